@@ -1,0 +1,44 @@
+"""Golden references: numpy functions in float64, named after the MLX op they check.
+
+An op's reference is the function registered here under its name, or else numpy's own
+function of the same name (``exp`` -> ``np.exp``, ``linalg.qr`` -> ``np.linalg.qr``).
+Every reference takes numpy arrays (float64, complex128, int64 or bool) plus the case's
+params as keywords, and returns an array or a tuple of arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+REFERENCES: dict[str, Callable] = {}
+
+
+def reference(*names: str) -> Callable[[Callable], Callable]:
+    """Register ``fn`` as the golden reference of the ops ``names``."""
+
+    def register(fn: Callable) -> Callable:
+        for name in names:
+            REFERENCES[name] = fn
+        return fn
+
+    return register
+
+
+def lookup(op: str) -> Callable | None:
+    """The reference of ``op``: a registered one, else numpy's function of that name."""
+    _load()
+    if op in REFERENCES:
+        return REFERENCES[op]
+    namespace: object = np
+    for part in op.split("."):
+        namespace = getattr(namespace, part, None)
+        if namespace is None:
+            return None
+    return namespace if callable(namespace) else None
+
+
+def _load() -> None:
+    # Imported on first use, so that importing mlxport does no work.
+    from . import elementwise, linalg, nn, quant, random  # noqa: F401

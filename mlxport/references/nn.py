@@ -1,0 +1,7 @@
+"""nn references."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import reference
