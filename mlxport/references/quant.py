@@ -1,7 +1,185 @@
-"""quant references."""
+"""Golden references for quantize, dequantize and quantized_matmul (MLX's packing, all modes).
+
+Packing: every mode stores a row as one little-endian bit stream of ``bits``-wide codes (the
+first element in the lowest bits of the first byte), read as uint32 words. This is what MLX's
+byte-wise 3/5/6-bit layout and its nibble/byte layouts for 2/4/8 bits amount to.
+
+Affine mode (MLX >= 0.2x, CPU ``fast::Quantize``): per group, the endpoint of larger magnitude
+(``edge``) is stored exactly as the bias, with code 0, and the scale is ``edge / q0`` so that
+zero is an exact code. The scale is *negative* when ``|max| >= |min|``. MLX's docstring
+(``bias = min``, ``scale = (max - min) / (2**bits - 1)``) is out of date.
+
+fp modes: mxfp4 (E2M1 codes, E8M0 scales, group 32), mxfp8 (E4M3 codes, E8M0 scales, group 32)
+and nvfp4 (E2M1 codes, E4M3 scales, group 16, optional float32 ``global_scale``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import reference
+
+_DEFAULTS = {"affine": (64, 4), "mxfp4": (32, 4), "mxfp8": (32, 8), "nvfp4": (16, 4)}
+_FP4 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6])
+
+
+def _params(mode: str, group_size: int | None, bits: int | None) -> tuple[int, int]:
+    """``(group_size, bits)`` with MLX's per-mode defaults filled in."""
+    if mode not in _DEFAULTS:
+        raise ValueError(f"[quantize] unknown mode {mode!r}")
+    default_gs, default_bits = _DEFAULTS[mode]
+    return group_size or default_gs, bits or default_bits
+
+
+def unpack(w: np.ndarray, bits: int) -> np.ndarray:
+    """Codes (int64) of packed uint32 words ``w``: each row is a little-endian bit stream."""
+    stream = np.unpackbits(np.ascontiguousarray(w, dtype="<u4").view(np.uint8), axis=-1,
+                           bitorder="little")
+    fields = stream.reshape(*w.shape[:-1], -1, bits).astype(np.int64)
+    return fields @ (1 << np.arange(bits, dtype=np.int64))
+
+
+def pack(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Inverse of :func:`unpack`: codes in ``[0, 2**bits)`` -> uint32 words."""
+    shifts = np.arange(bits, dtype=np.int64)
+    stream = ((np.asarray(codes, dtype=np.int64)[..., None] >> shifts) & 1).astype(np.uint8)
+    packed = np.packbits(stream.reshape(*codes.shape[:-1], -1), axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u4").astype(np.uint32)
+
+
+def _groups(w: np.ndarray, group_size: int) -> np.ndarray:
+    return w.reshape(*w.shape[:-1], w.shape[-1] // group_size, group_size)
+
+
+def e4m3_decode(code: np.ndarray) -> np.ndarray:
+    """float64 value of E4M3 (fn) bytes: bias 7, subnormals, 0x7F/0xFF are NaN, no inf."""
+    code = np.asarray(code).astype(np.int64)
+    exp, man = (code >> 3) & 15, code & 7
+    mag = np.where(exp == 0, man / 8 * 2.0**-6, (1 + man / 8) * 2.0 ** (exp - 7))
+    mag = np.where((code & 127) == 127, np.nan, mag)
+    return np.where(code & 128, -mag, mag)
+
+
+def e4m3_encode(x: np.ndarray) -> np.ndarray:
+    """E4M3 bytes of float32 ``x`` as MLX's ``to_fp8`` does: nearest-even, saturating to 448."""
+    bits = np.asarray(x, dtype=np.float32).view(np.uint32)
+    sign, mag = bits & np.uint32(0x80000000), bits & np.uint32(0x7FFFFFFF)
+    # Subnormal range: adding 2**-6 * 2**8 lets float32 addition do the rounding (as MLX does).
+    denorm = np.uint32(141 << 23)
+    low = (np.array(mag).view(np.float32) + denorm.view(np.float32)).view(np.uint32) - denorm
+    odd = (mag >> 20) & 1
+    high = (mag + np.uint32((((7 - 127) << 23) + 0x7FFFF) % 2**32) + odd) >> 20
+    out = np.where(mag < (121 << 23), low, high)
+    out = np.where(mag >= (543 << 21), 0x7E, out)  # also NaN and inf, like MLX
+    return ((out & 0xFF) | (sign >> 24)).astype(np.uint8)
+
+
+def _affine_quantize(w: np.ndarray, group_size: int, bits: int) -> tuple:
+    """MLX's CPU affine quantizer, step by step in float32 (see :func:`quantize`)."""
+    g = _groups(w.astype(np.float32), group_size)
+    n_bins = np.float32(2**bits - 1)
+    w_max, w_min = g.max(-1), g.min(-1)
+    use_min = np.abs(w_min) > np.abs(w_max)
+    scale = np.maximum((w_max - w_min) / n_bins, np.float32(1e-7))
+    scale = np.where(use_min, scale, -scale)
+    edge = np.where(use_min, w_min, w_max)
+    q0 = np.rint(edge / scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(q0 != 0, edge / q0, scale).astype(np.float32)
+    bias = np.where(q0 != 0, edge, np.float32(0)).astype(np.float32)
+    codes = np.clip(np.rint((g - bias[..., None]) / scale[..., None]), 0, n_bins)
+    codes = codes.astype(np.int64).reshape(w.shape)
+    return pack(codes, bits), scale.astype(np.float64), bias.astype(np.float64)
+
+
+def _e8m0_exponent(s: np.ndarray) -> np.ndarray:
+    """The power of two of an mx scale: exactly ``ceil(log2(s))``, 0 when ``s == 0``.
+
+    MLX 0.32.4 rounds the scale *up* (measured: 6.0000005 / 6 -> 2**1), so no element exceeds
+    the largest code; older sources rounded ``log2`` to nearest.
+    """
+    mant, exp = np.frexp(s)  # s = mant * 2**exp, mant in [0.5, 1)
+    return np.where(s == 0, 0, np.where(mant == 0.5, exp - 1, exp)).astype(np.int64)
+
+
+def _fp4_codes(x: np.ndarray) -> np.ndarray:
+    """Index of the nearest E2M1 value, first index on ties (MLX's CPU argmin)."""
+    return np.argmin(np.abs(x[..., None] - _FP4.astype(np.float32)), axis=-1)
+
+
+def _fp_quantize(w: np.ndarray, mode: str, group_size: int, bits: int, global_scale) -> tuple:
+    """MLX's CPU fp quantizer (ops.cpp ``fp_quantize`` fallback), in float32."""
+    g = _groups(w.astype(np.float32), group_size)
+    amax = np.abs(g).max(-1, keepdims=True) / np.float32(6.0 if bits == 4 else 448.0)
+    if mode == "nvfp4":
+        encode = np.float32(1.0)
+        if global_scale is not None:
+            encode = np.float32(448.0 * 6.0) / np.float32(np.asarray(global_scale).item())
+        scales = e4m3_encode(amax * encode)
+        x = g / e4m3_decode(scales).astype(np.float32) * encode
+    else:
+        exp = _e8m0_exponent(amax)
+        x = g / np.float32(2.0) ** exp.astype(np.float32)
+        scales = (exp + 127).astype(np.uint8)
+    codes = _fp4_codes(x) if bits == 4 else e4m3_encode(x)
+    return pack(codes.reshape(w.shape), bits), scales[..., 0]
+
+
+@reference("quantize")
+def quantize(w, group_size=None, bits=None, mode="affine", *, global_scale=None):
+    """Packed codes (uint32), scales and, for affine, biases of ``w``, as MLX's CPU computes them.
+
+    Affine follows ``fast::Quantize::eval_cpu`` in float32, so for float32, float16 and bfloat16
+    inputs the codes are *bit-exact* (MLX also quantizes f16/bf16 with float32 scales). What to
+    compare: ``w_q`` exactly (uint32); ``scales`` and ``biases`` to the input dtype's rounding
+    (MLX stores them in the input dtype, the reference returns the float32 values); and, as a
+    backend-independent check, ``|dequantize(w_q, scales, biases) - w| <= |scale| / 2`` plus
+    rounding. A backend that reorders the float32 arithmetic (GPU kernels use ``round``, i.e.
+    ties away from zero, and fast division) may move an element that sits on a rounding
+    boundary to the neighbouring code: allow such off-by-one codes only with the round-trip
+    bound. The fp modes follow the composed CPU fallback; they are exact for float32 inputs
+    (for f16/bf16 MLX divides in the input dtype, so borderline codes may differ).
+    """
+    mode = str(mode)
+    group_size, bits = _params(mode, group_size, bits)
+    w = np.asarray(w, dtype=np.float64)
+    if mode == "affine":
+        return _affine_quantize(w, group_size, bits)
+    return _fp_quantize(w, mode, group_size, bits, global_scale)
+
+
+def _fp_scales(scales, mode: str, global_scale) -> np.ndarray:
+    """float64 multipliers of stored fp-mode scale bytes."""
+    code = np.asarray(scales).astype(np.int64)
+    if mode != "nvfp4":
+        return np.where(code == 255, np.inf, 2.0 ** (code - 127))  # 2**128 overflows in MLX
+    decoded = e4m3_decode(code)
+    if global_scale is not None:
+        decoded = decoded * (float(np.asarray(global_scale).item()) / (448.0 * 6.0))
+    return decoded
+
+
+@reference("dequantize")
+def dequantize(w, scales, biases=None, group_size=None, bits=None, mode="affine",
+               global_scale=None, dtype=None):
+    """``code * scale + bias`` per group (affine), or ``value(code) * scale`` (fp modes)."""
+    mode = str(mode)
+    group_size, bits = _params(mode, group_size, bits)
+    codes = unpack(np.asarray(w), bits)
+    if mode == "affine":
+        values = codes.astype(np.float64)
+        mult, add = np.asarray(scales, np.float64), np.asarray(biases, np.float64)
+    else:
+        values = _FP4[codes] if bits == 4 else e4m3_decode(codes)
+        mult, add = _fp_scales(scales, mode, global_scale), np.zeros(np.shape(scales))
+    out = _groups(values, group_size) * mult[..., None] + add[..., None]
+    return out.reshape(codes.shape)
+
+
+@reference("quantized_matmul")
+def quantized_matmul(x, w, scales, biases=None, transpose=True, group_size=None, bits=None,
+                     mode="affine"):
+    """``x @ dequantize(w).T`` (``transpose=True``) or ``x @ dequantize(w)``, in float64."""
+    dense = dequantize(w, scales, biases, group_size=group_size, bits=bits, mode=mode)
+    dense = np.swapaxes(dense, -1, -2) if transpose else dense
+    return np.matmul(np.asarray(x, dtype=np.float64), dense)
