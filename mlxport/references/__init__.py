@@ -8,7 +8,7 @@ params as keywords, and returns an array or a tuple of arrays.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,9 +29,11 @@ def reference(*names: str) -> Callable[[Callable], Callable]:
 def lookup(op: str) -> Callable | None:
     """The reference of ``op``: a registered one, else numpy's function of that name."""
     _load()
-    if op in REFERENCES:
-        return REFERENCES[op]
-    namespace: object = np
+    return REFERENCES.get(op) or resolve(np, op)
+
+
+def resolve(namespace: Any, op: str) -> Callable | None:
+    """``resolve(mx, "fast.rms_norm")`` -> ``mx.fast.rms_norm``, or None when it is missing."""
     for part in op.split("."):
         namespace = getattr(namespace, part, None)
         if namespace is None:

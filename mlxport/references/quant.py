@@ -116,7 +116,8 @@ def _fp_quantize(w: np.ndarray, mode: str, group_size: int, bits: int, global_sc
         if global_scale is not None:
             encode = np.float32(448.0 * 6.0) / np.float32(np.asarray(global_scale).item())
         scales = e4m3_encode(amax * encode)
-        x = g / e4m3_decode(scales).astype(np.float32) * encode
+        with np.errstate(divide="ignore", invalid="ignore"):  # all-zero groups: 0/0, code 0
+            x = g / e4m3_decode(scales).astype(np.float32) * encode
     else:
         exp = _e8m0_exponent(amax)
         x = g / np.float32(2.0) ** exp.astype(np.float32)

@@ -1,0 +1,105 @@
+"""Targets: a framework on a device, as a small adapter. Discovered through the entry-point group
+``mlxport.backends``; the built-in numpy and mlx targets register there too.
+
+A third party adds a target with a package whose ``pyproject.toml`` says::
+
+    [project.entry-points."mlxport.backends"]
+    mytarget = "my_package.mlxport_backend:targets"
+
+where ``targets()`` returns a list of :class:`Target` instances, one per device.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import entry_points
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..model import Case, InputError, Status, TargetInfo, View
+from ..references import resolve  # noqa: F401  (re-exported for backends)
+
+GROUP = "mlxport.backends"
+
+# The framework's own words for "not implemented here": porting debt, not a bug.
+UNSUPPORTED_PATTERNS = (
+    r"has no (CUDA|GPU|Metal|CPU) implementation",
+    r"not yet supported on the GPU",
+    r"\bNYI\b",
+    r"[Nn]o implementation for problem shape",
+    r"not (yet )?implemented",
+    r"[Nn]ot supported on the GPU",
+)
+_UNSUPPORTED = re.compile("|".join(UNSUPPORTED_PATTERNS))
+
+
+class Target:
+    """A framework on one device. Subclasses fill in the conversions and the op table."""
+
+    framework = "?"
+    is_reference = False
+
+    def __init__(self, device: str):
+        self.device = device
+
+    @property
+    def name(self) -> str:
+        return f"{self.framework}:{self.device}"
+
+    def probe(self) -> TargetInfo:
+        """Whether this target can run here, and what it is; never raises."""
+        raise NotImplementedError
+
+    def function(self, op: str) -> Callable | None:
+        """The callable of ``op``, looked up when the cell runs; None when the table lacks it."""
+        raise NotImplementedError
+
+    def asarray(self, array: np.ndarray) -> Any:
+        """A framework array on this target's device, from numpy."""
+        raise NotImplementedError
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """A numpy array of the same dtype from a framework array."""
+        raise NotImplementedError
+
+    def param(self, key: str, value: Any) -> Any:
+        """A case param in the framework's terms; dtype names become framework dtypes."""
+        return value
+
+    def sync(self, outputs: Sequence[Any]) -> None:
+        """Wait until ``outputs`` are computed; the harness calls this, never the op."""
+
+    def view(self, x: Any, view: View) -> Any:
+        """The non-contiguous view of a framework array that a case asks for."""
+        return view.apply(x)
+
+    def session(self):
+        """A context manager around the cells of a run: select the device, set modes."""
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def skip_reason(self, case: Case) -> str | None:
+        """A reason to skip ``case`` on this target by the framework's design, else None."""
+        return None
+
+    def classify(self, exc: BaseException) -> Status:
+        """``unsupported`` for the framework's "not implemented" family, else ``error``."""
+        return Status.UNSUPPORTED if _UNSUPPORTED.search(str(exc)) else Status.ERROR
+
+
+def discover() -> list[Target]:
+    """Every target of every backend registered in the entry-point group."""
+    found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name != "numpy", ep.name))
+    if not found:
+        raise InputError(f"no backends in the entry-point group {GROUP}: is mlxport installed (pip install -e .)?")
+    targets: list[Target] = []
+    for ep in found:
+        targets.extend(ep.load()())
+    return targets
+
+
+def probe_all(targets: list[Target]) -> list[TargetInfo]:
+    """The probe of each target, in order."""
+    return [t.probe() for t in targets]

@@ -1,0 +1,108 @@
+"""The ``mlx:cpu`` and ``mlx:gpu`` targets. ``gpu`` is whichever GPU backend this MLX build has:
+Metal or CUDA."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import dtypes as dt
+from ..hostinfo import cpu_name
+from ..model import Case, TargetInfo
+from . import Target, resolve
+
+FLOAT64_ON_GPU = "float64 is not supported on the GPU by MLX's design"
+
+
+def targets() -> list[Target]:
+    """The entry point: one target per MLX device kind."""
+    return [MLXTarget("cpu"), MLXTarget("gpu")]
+
+
+def _at(method: str) -> Callable:
+    """Scatter through MLX's public ``a.at[indices].<method>(values)``."""
+
+    def scatter(a, indices, values):
+        return getattr(a.at[indices], method)(values)
+
+    return scatter
+
+
+# Ops that MLX exposes as methods rather than functions.
+METHODS = {f"at.{m}": _at(m) for m in ("add", "subtract", "multiply", "divide", "maximum", "minimum")}
+
+
+class MLXTarget(Target):
+    framework = "mlx"
+
+    def probe(self) -> TargetInfo:
+        try:
+            import mlx.core as mx
+        except ImportError as exc:
+            return self._info(False, f"mlx is not installed ({exc}); pip install 'mlxport[cpu]'")
+        device = self._device(mx)
+        if self.device == "gpu" and not mx.is_available(device):
+            return self._info(False, "this MLX build has no GPU backend (Metal or CUDA)", mx.__version__)
+        return self._info(True, None, mx.__version__, self._device_name(mx, device))
+
+    def _info(self, available, reason, version=None, device_name=None) -> TargetInfo:
+        return TargetInfo(self.name, self.framework, self.device, available, reason, version, device_name)
+
+    def _device(self, mx):
+        return mx.gpu if self.device == "gpu" else mx.cpu
+
+    def _device_name(self, mx, device) -> str:
+        name = mx.device_info(device).get("device_name") or cpu_name()
+        if self.device == "gpu":
+            backend = "Metal" if mx.metal.is_available() else "CUDA"
+            return f"{name} ({backend})"
+        return name
+
+    def function(self, op: str) -> Callable | None:
+        import mlx.core as mx
+
+        return METHODS.get(op) or resolve(mx, op)
+
+    def session(self):
+        import mlx.core as mx
+
+        @contextlib.contextmanager
+        def on_device():
+            previous = mx.default_device()
+            mx.set_default_device(self._device(mx))
+            try:
+                yield
+            finally:
+                mx.set_default_device(previous)
+
+        return on_device()
+
+    def asarray(self, array: np.ndarray) -> Any:
+        import mlx.core as mx
+
+        if array.dtype == dt.np_dtype("bfloat16"):
+            return mx.array(array.astype(np.float32)).astype(mx.bfloat16)
+        return mx.array(array)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        import mlx.core as mx
+
+        if x.dtype == mx.bfloat16:
+            return np.array(x.astype(mx.float32)).astype(dt.np_dtype("bfloat16"))
+        return np.array(x)
+
+    def param(self, key: str, value: Any) -> Any:
+        import mlx.core as mx
+
+        return getattr(mx, "bool_" if value == "bool" else value) if key == "dtype" else value
+
+    def sync(self, outputs) -> None:
+        import mlx.core as mx
+
+        mx.eval(*outputs)
+
+    def skip_reason(self, case: Case) -> str | None:
+        dtypes = {s.dtype for s in case.inputs} | set(case.out) | {case.params.get("dtype")}
+        return FLOAT64_ON_GPU if self.device == "gpu" and "float64" in dtypes else None

@@ -1,0 +1,292 @@
+"""Load, validate and expand the case files (``cases/*.yaml``). The schema is in cases/README.md."""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import dtypes as dt
+from .model import Case, InputError, InputSpec, Rule
+from .shapes import format_shapes, parse_shapes
+
+VALUE_CLASSES = ("normal", "small", "large", "special")
+LAYOUTS = ("contiguous", "transposed", "strided")
+STRUCTURES = ("sorted", "unique", "spd", "invertible", "symmetric")
+SPECIALS = ("nan", "inf", "-inf", "0", "-0", "denormal", "max", "min")
+DTYPE_GROUPS = {
+    "all": tuple(dt.DTYPES),
+    "floats": dt.FLOATS,
+    "inexact": dt.FLOATS + ("complex64",),
+    "integers": dt.INTEGERS,
+    "real": dt.INTEGERS + dt.FLOATS,
+    "numeric": dt.INTEGERS + dt.FLOATS + ("complex64",),
+}
+ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
+                "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence"}
+VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
+                  "tolerance", "doc"}
+INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
+RULE_FIELDS = {"target", "cases", "reason"}
+CANONICAL = ("gathered", "partition", "eig", "qr", "svd", "sorted")
+MAX_ELEMENTS = 1 << 27
+
+
+class _LineLoader(yaml.SafeLoader):
+    """yaml.safe_load that remembers the line of every mapping, for error messages."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = _Located(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+        return mapping
+
+
+class _Located(dict):
+    line = 0
+    key_lines: dict = {}
+
+
+@dataclass(frozen=True)
+class _Where:
+    """A place in a case file, for one-line errors: ``cases/unary.yaml:12: exp: field ...``."""
+
+    path: Path
+    op: str = "?"
+
+    def fail(self, node, key: str | None, message: str) -> InputError:
+        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", 0)
+        field = f" field '{key}':" if key else ""
+        return InputError(f"{self.path}:{line}: {self.op}:{field} {message}")
+
+
+def load_files(paths: list[Path]) -> list[Case]:
+    """Every case of every file, validated and expanded; duplicate ids are an error."""
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        for case in load_file(path):
+            if case.id in seen:
+                raise InputError(f"{case.source}: duplicate case id {case.id} (also {seen[case.id]})")
+            seen[case.id] = case.source
+            cases.append(case)
+    return cases
+
+
+def load_file(path: Path) -> list[Case]:
+    """The cases of one YAML file."""
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    where = _Where(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("ops"), list):
+        raise where.fail(doc, None, "a case file is a mapping with a list 'ops'")
+    unknown = set(doc) - {"ops", "category", "doc"}
+    if unknown:
+        raise where.fail(doc, sorted(unknown)[0], "unknown field")
+    cases = []
+    for entry in doc["ops"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
+            raise where.fail(entry, None, "each entry needs a string 'op'")
+        cases.extend(_expand(entry, doc.get("category"), _Where(path, entry["op"])))
+    return cases
+
+
+def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
+    _check_fields(entry, ENTRY_FIELDS, where)
+    category = entry.get("category", category)
+    if not isinstance(category, str):
+        raise where.fail(entry, "category", "needs a category (here or at the top of the file)")
+    skips = _rules(entry, "skip", where)
+    divergences = _rules(entry, "divergence", where)
+    canonical = entry.get("canonical")
+    if canonical is not None and canonical not in CANONICAL:
+        raise where.fail(entry, "canonical", f"unknown canonicalisation {canonical!r}")
+    variants = entry.get("variants") or [{}]
+    if not isinstance(variants, list):
+        raise where.fail(entry, "variants", "must be a list")
+    cases = []
+    for variant in variants:
+        _check_fields(variant, VARIANT_FIELDS, where)
+        merged = {**entry, **variant, "params": {**(entry.get("params") or {}), **(variant.get("params") or {})}}
+        for combo in _combinations(merged, variant if variant else entry, where):
+            dtype, shapes, values, layout = combo
+            specs = _inputs(merged, shapes, dtype, values, layout, where)
+            case_id = _case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"])
+            cases.append(Case(
+                id=case_id, op=entry["op"], category=category, dtype=dtype, inputs=specs,
+                params=dict(merged["params"]), out=_out(merged, specs, where),
+                tolerance=_tolerance(merged, dtype, where), canonical=canonical,
+                skips=skips, divergences=divergences,
+                source=f"{where.path}:{getattr(variant, 'line', 0) or entry.line}",
+            ))
+    return cases
+
+
+def _combinations(merged: dict, node, where: _Where):
+    dtypes = _dtypes(merged, node, where)
+    shapes = merged.get("shapes")
+    if not isinstance(shapes, list) or not shapes:
+        raise where.fail(node, "shapes", "a non-empty list of shape strings such as '(4,5) (5,)'")
+    parsed = []
+    for text in shapes:
+        try:
+            parsed.append(parse_shapes(text, MAX_ELEMENTS))
+        except ValueError as exc:
+            raise where.fail(node, "shapes", str(exc)) from None
+    values = _choices(merged, "values", ["normal"], VALUE_CLASSES, node, where)
+    layouts = _choices(merged, "layouts", ["contiguous"], LAYOUTS, node, where)
+    return itertools.product(dtypes, parsed, values, layouts)
+
+
+def _dtypes(merged: dict, node, where: _Where) -> list[str]:
+    names = merged.get("dtypes")
+    if not isinstance(names, list) or not names:
+        raise where.fail(node, "dtypes", "a non-empty list of dtypes or groups (all, floats, ...)")
+    out: list[str] = []
+    for name in names:
+        group = DTYPE_GROUPS.get(name) or ((name,) if name in dt.DTYPES else None)
+        if group is None:
+            raise where.fail(node, "dtypes", f"unknown dtype {name!r}")
+        out.extend(d for d in group if d not in out)
+    return out
+
+
+def _choices(merged, key, default, allowed, node, where) -> list[str]:
+    chosen = merged.get(key, default)
+    if not isinstance(chosen, list) or not all(c in allowed for c in chosen):
+        raise where.fail(node, key, f"a list drawn from {', '.join(allowed)}")
+    return chosen
+
+
+def _inputs(merged, shapes, dtype, values, layout, where) -> tuple[InputSpec, ...]:
+    raw = merged.get("inputs") or [{} for _ in shapes]
+    if not isinstance(raw, list) or len(raw) != len(shapes):
+        raise where.fail(merged, "inputs", f"{len(shapes)} shapes but {len(raw)} inputs")
+    specs = []
+    for shape, spec in zip(shapes, raw):
+        _check_fields(spec, INPUT_FIELDS, where)
+        own = spec.get("dtype", "main")
+        if own != "main" and own not in dt.DTYPES:
+            raise where.fail(spec, "dtype", f"unknown dtype {own!r}")
+        specs.append(InputSpec(
+            shape=shape,
+            dtype=dtype if own == "main" else own,
+            values=_one_of(spec, "values", values if own == "main" else "normal", VALUE_CLASSES, where),
+            domain=_domain(spec, where),
+            structure=_one_of(spec, "structure", None, STRUCTURES, where),
+            specials=_specials(spec, where),
+            layout=layout if own == "main" else "contiguous",
+            name=spec.get("name"),
+        ))
+    return tuple(specs)
+
+
+def _one_of(node, key, default, allowed, where):
+    value = node.get(key, default)
+    if value is not None and value not in allowed:
+        raise where.fail(node, key, f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _domain(spec, where):
+    domain = spec.get("domain")
+    if domain is None:
+        return None
+    ok = isinstance(domain, list) and len(domain) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in domain)
+    if not ok or domain[0] > domain[1]:
+        raise where.fail(spec, "domain", "a pair [low, high] of numbers with low <= high")
+    return (domain[0], domain[1])
+
+
+def _specials(spec, where):
+    specials = spec.get("specials")
+    if specials is None:
+        return None
+    if not isinstance(specials, list) or not all(str(s) in SPECIALS for s in specials):
+        raise where.fail(spec, "specials", f"a list drawn from {', '.join(SPECIALS)}")
+    return tuple(str(s) for s in specials)
+
+
+def _out(merged, specs, where) -> tuple[str, ...]:
+    """The output dtypes: declared, or derived from the inputs by MLX's promotion rules."""
+    out = merged.get("out", "promote")
+    items = out if isinstance(out, list) else [out]
+    arrays = [s.dtype for s in specs if s.name is None] or [specs[0].dtype] if specs else []
+    promoted = arrays[0] if arrays else "float32"
+    for name in arrays[1:]:
+        promoted = dt.promote(promoted, name)
+    rules = {"promote": promoted, "inexact": dt.inexact(promoted), "main": specs[0].dtype if specs else "float32"}
+    result = []
+    for item in items:
+        name = rules.get(item, item)
+        if name not in dt.DTYPES:
+            raise where.fail(merged, "out", f"{item!r} is not a dtype, promote, inexact or main")
+        result.append(name)
+    return tuple(result)
+
+
+def _tolerance(merged, dtype, where) -> dt.Tolerance | None:
+    """The case's tolerance: ``{rtol, atol}``, or a mapping of dtype to ``{rtol, atol}``."""
+    tol = merged.get("tolerance")
+    if tol is None:
+        return None
+    per_dtype = isinstance(tol, dict) and not set(tol) <= {"rtol", "atol"}
+    chosen = tol.get(dtype) if per_dtype else tol
+    if chosen is None:
+        return None
+    if not isinstance(chosen, dict) or not set(chosen) <= {"rtol", "atol"} or not all(
+            isinstance(v, (int, float)) and v >= 0 for v in chosen.values()):
+        raise where.fail(merged, "tolerance", "{rtol: x, atol: y}, or a mapping of dtype to that")
+    base = dt.default_tolerance(dtype)
+    return dt.Tolerance(chosen.get("rtol", base.rtol), chosen.get("atol", base.atol))
+
+
+def _rules(entry, key, where) -> tuple[Rule, ...]:
+    rules = entry.get(key) or []
+    if not isinstance(rules, list):
+        raise where.fail(entry, key, "a list of {target, cases, reason}")
+    out = []
+    for rule in rules:
+        _check_fields(rule, RULE_FIELDS, where)
+        if not isinstance(rule.get("reason"), str) or not rule["reason"].strip():
+            raise where.fail(rule, "reason", "every skip and divergence needs a reason")
+        out.append(Rule(target=str(rule.get("target", "*")), reason=rule["reason"],
+                        cases=str(rule.get("cases", "*"))))
+    return tuple(out)
+
+
+def _check_fields(node, allowed: set, where: _Where) -> None:
+    if not isinstance(node, dict):
+        raise where.fail(node, None, "expected a mapping")
+    unknown = sorted(set(node) - allowed)
+    if unknown:
+        raise where.fail(node, unknown[0], "unknown field")
+
+
+def _case_id(op, dtype, shapes, values, layout, name, params) -> str:
+    parts = [dtype, format_shapes(shapes)]
+    parts += [p for p in (values, layout) if p not in ("normal", "contiguous")]
+    parts += [name] if name else []
+    parts += [f"{k}={_short(v)}" for k, v in params.items()]
+    return f"{op}[{','.join(parts)}]"
+
+
+def _short(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_short(v) for v in value) + ")"
+    return str(value)
+
+
+def matches(rule: Rule, target: str, case_id: str) -> bool:
+    """Whether a skip or divergence rule covers this target and case."""
+    return fnmatch.fnmatchcase(target, rule.target) and fnmatch.fnmatchcase(case_id, rule.cases)

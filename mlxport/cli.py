@@ -1,0 +1,116 @@
+"""The command line: parse flags, build a Selection, call the library, render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import report, results
+from .check import Selection, select_cases, select_targets
+from .model import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Does each MLX op run on this device, and is it right?")
+out = Console()
+err = Console(stderr=True)
+
+TargetOpt = typer.Option([], "--target", help="framework:device, e.g. mlx:cpu; repeatable")
+OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
+
+
+@app.command()
+def devices(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every known target: available, or unavailable with the reason."""
+    from .backends import discover
+
+    infos = [t.probe() for t in discover()]
+    if as_json:
+        print(json.dumps([i.to_json() for i in infos], indent=1))
+    else:
+        out.print(report.devices_table(infos))
+
+
+@app.command("list")
+def list_ops(ops: List[str] = OpsOpt, as_json: bool = typer.Option(False, "--json", help="print JSON"),
+             cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder")) -> None:
+    """The catalog: op, category, dtypes, number of cases."""
+    cases = select_cases(Selection(ops=tuple(ops), case_dirs=tuple(cases_dirs)))
+    rows: dict[str, dict] = {}
+    for c in cases:
+        row = rows.setdefault(c.op, {"op": c.op, "category": c.category, "dtypes": [], "cases": 0})
+        row["cases"] += 1
+        row["dtypes"] += [c.dtype] if c.dtype not in row["dtypes"] else []
+    if as_json:
+        print(json.dumps(list(rows.values()), indent=1))
+        return
+    table = Table(title=f"{len(rows)} ops, {len(cases)} cases")
+    for col in ("op", "category", "dtypes", "cases"):
+        table.add_column(col, justify="right" if col == "cases" else "left")
+    for r in rows.values():
+        table.add_row(r["op"], r["category"], " ".join(r["dtypes"]), str(r["cases"]))
+    out.print(table)
+
+
+@app.command()
+def check(
+    target: List[str] = TargetOpt,
+    ops: List[str] = OpsOpt,
+    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes, e.g. float16,bfloat16"),
+    cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder; repeatable"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write the results file here"),
+) -> None:
+    """Run the catalog on every available target and print the op x target matrix."""
+    from .runner import prepare_environment, run
+
+    env = prepare_environment()
+    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
+                          tuple(cases_dirs))
+    cases = select_cases(selection)
+    targets, infos = select_targets(selection)
+    cells = []
+    with _progress() as progress:
+        task = progress.add_task("checking", total=len(cases) * len(targets))
+        for cell in run(cases, targets):
+            cells.append(cell)
+            progress.update(task, advance=1, description=cell.case[:48])
+    report.print_check(out, cells, infos)
+    if json_path:
+        results.write(json_path, results.document(cells, infos, env))
+        out.print(f"results: {json_path}")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<48}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: input errors are one red line and exit status 2."""
+    try:
+        code = typer.main.get_command(app).main(args=argv, prog_name="mlxport", standalone_mode=False)
+    except InputError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except Exception as exc:
+        if getattr(exc, "exit_code", None) == 2 and hasattr(exc, "format_message"):
+            command = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+            err.print(f"[red]error:[/red] {command}{exc.format_message()}", highlight=False, soft_wrap=True)
+            return 2
+        raise
+    return code if isinstance(code, int) else 0
+
+
+def entry() -> None:
+    """The ``mlxport`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

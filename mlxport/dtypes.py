@@ -1,0 +1,126 @@
+"""MLX's dtypes as numpy sees them, MLX's promotion rules, and the default tolerances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+# The 14 dtypes of MLX, in MLX's own order, as numpy dtypes (bfloat16 from ml_dtypes).
+DTYPES: dict[str, np.dtype] = {
+    "bool": np.dtype(np.bool_),
+    "uint8": np.dtype(np.uint8),
+    "uint16": np.dtype(np.uint16),
+    "uint32": np.dtype(np.uint32),
+    "uint64": np.dtype(np.uint64),
+    "int8": np.dtype(np.int8),
+    "int16": np.dtype(np.int16),
+    "int32": np.dtype(np.int32),
+    "int64": np.dtype(np.int64),
+    "float16": np.dtype(np.float16),
+    "bfloat16": np.dtype(ml_dtypes.bfloat16),
+    "float32": np.dtype(np.float32),
+    "float64": np.dtype(np.float64),
+    "complex64": np.dtype(np.complex64),
+}
+
+FLOATS = ("float16", "bfloat16", "float32", "float64")
+INTEGERS = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
+_FLOAT_RANK = {"float16": 0, "bfloat16": 0, "float32": 1, "float64": 2}
+
+
+def np_dtype(name: str) -> np.dtype:
+    """The numpy dtype of an MLX dtype name: ``np_dtype("bfloat16")``."""
+    return DTYPES[name]
+
+
+def name_of(dtype: np.dtype) -> str:
+    """The MLX name of a numpy dtype; the inverse of :func:`np_dtype`."""
+    for name, candidate in DTYPES.items():
+        if candidate == dtype:
+            return name
+    raise KeyError(f"{dtype} has no MLX equivalent")
+
+
+def kind(name: str) -> str:
+    """One of ``bool``, ``uint``, ``int``, ``float``, ``complex``."""
+    for prefix in ("bool", "uint", "int", "complex"):
+        if name.startswith(prefix):
+            return prefix
+    return "float"
+
+
+def bits(name: str) -> int:
+    """The width of an integer or float dtype in bits."""
+    return DTYPES[name].itemsize * 8
+
+
+def promote(a: str, b: str) -> str:
+    """MLX's result dtype of a binary op on ``a`` and ``b`` (mlx/dtype.cpp's table)."""
+    if a == b or b == "bool":
+        return a
+    if a == "bool":
+        return b
+    ka, kb = kind(a), kind(b)
+    if "complex" in (ka, kb):
+        return "complex64"
+    if ka == "float" and kb == "float":
+        if _FLOAT_RANK[a] == _FLOAT_RANK[b] == 0:
+            return "float32"
+        return a if _FLOAT_RANK[a] > _FLOAT_RANK[b] else b
+    if ka == "float" or kb == "float":
+        return a if ka == "float" else b
+    if ka == kb:
+        return a if bits(a) >= bits(b) else b
+    unsigned, signed = (a, b) if ka == "uint" else (b, a)
+    if bits(unsigned) < bits(signed):
+        return signed
+    # A uint64 does not fit any signed type, so MLX goes to float32.
+    return f"int{2 * bits(unsigned)}" if bits(unsigned) < 64 else "float32"
+
+
+def inexact(name: str) -> str:
+    """The dtype of a float-valued op on ``name``: integers and bool become float32."""
+    return name if kind(name) in ("float", "complex") else "float32"
+
+
+def golden_dtype(name: str) -> np.dtype:
+    """The dtype a golden is computed in: float64, complex128, or a wide integer."""
+    k = kind(name)
+    if k == "float":
+        return np.dtype(np.float64)
+    if k == "complex":
+        return np.dtype(np.complex128)
+    if name == "uint64":
+        return np.dtype(np.uint64)
+    return np.dtype(np.bool_) if k == "bool" else np.dtype(np.int64)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|actual - expected| <= atol + rtol * |expected|``, elementwise."""
+
+    rtol: float
+    atol: float
+
+    def merged(self, override: dict | None) -> "Tolerance":
+        """This tolerance with the keys of ``override`` replaced."""
+        return Tolerance(**{**self.__dict__, **(override or {})}) if override else self
+
+
+# About two units in the last place of each float type, and a floor near its smallest normal
+# number, so an error shows unless the case itself declares why it needs more.
+DEFAULT_TOLERANCE: dict[str, Tolerance] = {
+    "float16": Tolerance(rtol=2e-3, atol=1e-4),
+    "bfloat16": Tolerance(rtol=1.6e-2, atol=1e-4),
+    "float32": Tolerance(rtol=1e-5, atol=1e-7),
+    "float64": Tolerance(rtol=1e-12, atol=1e-15),
+    "complex64": Tolerance(rtol=1e-5, atol=1e-7),
+}
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+
+
+def default_tolerance(name: str) -> Tolerance:
+    """The tolerance of an output dtype: exact for integers and bool."""
+    return DEFAULT_TOLERANCE.get(name, EXACT)

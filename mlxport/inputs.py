@@ -1,0 +1,158 @@
+"""Deterministic inputs: seeded from the case id, so every machine sees the same arrays."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import dtypes as dt
+from .model import Case, InputSpec, View
+
+# Magnitudes of the value classes, capped by what the dtype can hold.
+SMALL = (1e-6, 1e-2)
+LARGE = (1e2, 1e6)
+DEFAULT_SPECIALS = ("nan", "inf", "-inf", "0", "-0", "denormal")
+
+
+@dataclass(frozen=True)
+class Input:
+    """A generated input: the contiguous ``base`` array and the view the op receives."""
+
+    base: np.ndarray
+    view: View
+    name: str | None
+
+    @property
+    def value(self) -> np.ndarray:
+        """The logical array the op sees."""
+        return self.view.apply(self.base)
+
+
+def seed_of(case_id: str) -> int:
+    """A 64-bit seed from the case id, the same on every machine."""
+    return int.from_bytes(hashlib.sha256(case_id.encode()).digest()[:8], "little")
+
+
+def generate(case: Case) -> list[Input]:
+    """The inputs of ``case``, in order."""
+    rng = np.random.default_rng(seed_of(case.id))
+    inputs = []
+    for spec in case.inputs:
+        view = View(spec.layout)
+        logical = make_array(spec, rng)
+        inputs.append(Input(base=_base_of(logical, view, rng), view=view, name=spec.name))
+    return inputs
+
+
+def _base_of(logical: np.ndarray, view: View, rng) -> np.ndarray:
+    """A contiguous array whose view is ``logical``; the skipped elements are noise."""
+    if view.layout == "transposed" and logical.ndim >= 2:
+        return np.ascontiguousarray(logical.swapaxes(-1, -2))
+    if view.layout == "strided" and logical.ndim >= 1:
+        base = np.repeat(logical, 2, axis=-1)
+        base[..., 1::2] = np.flip(logical, axis=-1)
+        return base
+    return np.ascontiguousarray(logical)
+
+
+def make_array(spec: InputSpec, rng: np.random.Generator) -> np.ndarray:
+    """One array of ``spec.shape`` and ``spec.dtype`` drawn from its value class."""
+    kind = dt.kind(spec.dtype)
+    if kind == "bool":
+        array = rng.random(spec.shape) < 0.5
+    elif kind in ("int", "uint"):
+        array = _integers(spec, rng)
+    elif kind == "complex":
+        real = _floats(spec, "float32", rng)
+        array = real + 1j * _floats(spec, "float32", rng)
+    else:
+        array = _floats(spec, spec.dtype, rng)
+    return _structure(array, spec, rng).astype(dt.np_dtype(spec.dtype))
+
+
+def _floats(spec: InputSpec, dtype: str, rng) -> np.ndarray:
+    lo, hi = spec.domain or (-np.inf, np.inf)
+    finfo = _finfo(dtype)
+    if spec.values == "normal" or spec.values == "special":
+        x = rng.uniform(lo, hi, spec.shape) if spec.domain else rng.standard_normal(spec.shape)
+    else:
+        bound = max(abs(lo), abs(hi))
+        mag_lo, mag_hi = SMALL if spec.values == "small" else LARGE
+        mag_lo = max(mag_lo, float(finfo.tiny) * 16)
+        mag_hi = min(mag_hi, float(finfo.max) / 16, bound)
+        mag_lo = min(mag_lo, mag_hi / 2)
+        x = np.exp(rng.uniform(np.log(mag_lo), np.log(mag_hi), spec.shape)) * _signs(lo, hi, spec.shape, rng)
+    x = np.clip(x, lo, hi)
+    if spec.values == "special":
+        x = _place(x, [_special(s, finfo) for s in spec.specials or DEFAULT_SPECIALS], rng)
+    return x
+
+
+def _finfo(dtype: str):
+    import ml_dtypes
+
+    return ml_dtypes.finfo(dt.np_dtype(dtype))
+
+
+def _signs(lo: float, hi: float, shape, rng) -> np.ndarray:
+    if lo >= 0:
+        return np.ones(shape)
+    if hi <= 0:
+        return -np.ones(shape)
+    return rng.choice([-1.0, 1.0], shape)
+
+
+def _special(name: str, finfo) -> float:
+    table = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf, "0": 0.0, "-0": -0.0,
+             "denormal": float(finfo.smallest_subnormal) * 3, "max": float(finfo.max),
+             "min": float(finfo.min)}
+    return table[name]
+
+
+def _place(x: np.ndarray, specials: list, rng) -> np.ndarray:
+    """``x`` with the special values written at shuffled positions, each at least once if room."""
+    flat = x.reshape(-1).copy()
+    count = min(flat.size, max(len(specials), flat.size // 4))
+    positions = rng.permutation(flat.size)[:count]
+    flat[positions] = [specials[i % len(specials)] for i in range(count)]
+    return flat.reshape(x.shape)
+
+
+def _integers(spec: InputSpec, rng) -> np.ndarray:
+    info = np.iinfo(dt.np_dtype(spec.dtype))
+    signed = info.min < 0
+    if spec.domain:
+        lo, hi = max(spec.domain[0], info.min), min(spec.domain[1], info.max)
+    elif spec.values == "small":
+        lo, hi = (-3 if signed else 0), 3
+    elif spec.values == "large":
+        lo, hi = info.max // 2, info.max
+    else:
+        lo, hi = (-100 if signed else 0), min(200, info.max)
+    x = rng.integers(int(lo), int(hi), spec.shape, dtype=dt.np_dtype(spec.dtype), endpoint=True)
+    if spec.values == "large" and signed:
+        x = np.where(rng.random(spec.shape) < 0.5, x, -x)
+    if spec.values == "special":
+        extremes = [info.min, info.max, 0, 1] + ([-1, info.min + 1] if signed else [info.max - 1])
+        x = _place(x, extremes, rng)
+    return x
+
+
+def _structure(x: np.ndarray, spec: InputSpec, rng) -> np.ndarray:
+    """Impose what the op needs of its input: sorted rows, unique indices, SPD matrices."""
+    if spec.structure == "sorted":
+        return np.sort(x, axis=-1)
+    if spec.structure == "unique":
+        hi = int(spec.domain[1]) + 1 if spec.domain else x.size
+        return rng.permutation(hi)[: x.size].reshape(x.shape)
+    if spec.structure in ("spd", "invertible", "symmetric"):
+        n = x.shape[-1]
+        a = x.astype(np.float64)
+        if spec.structure == "symmetric":
+            return (a + a.swapaxes(-1, -2)) / 2
+        if spec.structure == "spd":
+            return a @ a.swapaxes(-1, -2) / n + np.eye(n)
+        return a + n * np.eye(n)
+    return x

@@ -1,0 +1,148 @@
+"""The values that flow through mlxport: statuses, cases, targets and cell results."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from .dtypes import Tolerance
+
+
+class InputError(Exception):
+    """Bad input from the user: a case file, a flag, a target. Printed as one line, exit 2."""
+
+
+class Status(str, enum.Enum):
+    """The status of one cell, as DESIGN.md words it."""
+
+    PASS = "pass"
+    MISMATCH = "mismatch"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    SKIP = "skip"
+    XFAIL = "xfail"
+    XPASS = "xpass"
+
+
+@dataclass(frozen=True)
+class View:
+    """How an input reaches the op: ``transposed`` swaps its last two axes, ``strided`` takes
+    every other element of its last axis. The framework makes the view, so it is non-contiguous."""
+
+    layout: str
+
+    def apply(self, x: Any) -> Any:
+        """The view of ``x``; works on any array type with numpy-style methods."""
+        if self.layout == "transposed":
+            return x.swapaxes(-1, -2)
+        if self.layout == "strided":
+            return x[..., ::2]
+        return x
+
+    def base_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the contiguous array whose view has ``shape``."""
+        if self.layout == "transposed" and len(shape) >= 2:
+            return shape[:-2] + (shape[-1], shape[-2])
+        if self.layout == "strided" and len(shape) >= 1:
+            return shape[:-1] + (2 * shape[-1],)
+        return shape
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of a case: how to make it, and how to pass it."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    values: str = "normal"
+    domain: tuple[float, float] | None = None
+    structure: str | None = None
+    specials: tuple[str, ...] | None = None
+    layout: str = "contiguous"
+    name: str | None = None  # passed as this keyword; positional when None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A skip or a known divergence: which targets and case ids it covers, and why."""
+
+    target: str
+    reason: str
+    cases: str = "*"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One op with concrete inputs. ``id`` is stable across machines and runs."""
+
+    id: str
+    op: str
+    category: str
+    dtype: str
+    inputs: tuple[InputSpec, ...]
+    params: dict = field(default_factory=dict)
+    out: tuple[str, ...] = ()
+    tolerance: Tolerance | None = None
+    canonical: str | None = None
+    skips: tuple[Rule, ...] = ()
+    divergences: tuple[Rule, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """What ``mlxport devices`` says about a target."""
+
+    name: str
+    framework: str
+    device: str
+    available: bool
+    reason: str | None = None
+    framework_version: str | None = None
+    device_name: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "framework": self.framework,
+            "framework_version": self.framework_version,
+            "device": self.device,
+            "device_name": self.device_name,
+            "available": self.available,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict of comparing one output with its golden."""
+
+    status: Status
+    message: str | None = None
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    max_ulp: int | None = None
+    bad: int = 0
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One case on one target."""
+
+    case: str
+    op: str
+    dtype: str
+    target: str
+    status: Status
+    message: str | None = None
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    max_ulp: int | None = None
+    known: str | None = None  # the recorded reason of a known divergence
+    seconds: float | None = None
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "status": self.status.value}

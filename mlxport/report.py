@@ -1,0 +1,105 @@
+"""Render results for people: the op x target matrix, the summary, the failures. Never runs ops."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .model import CellResult, Status, TargetInfo
+from .results import summarize
+
+GLYPHS = {
+    Status.PASS: ("✓", "green"),
+    Status.MISMATCH: ("✗", "red"),
+    Status.UNSUPPORTED: ("○", "yellow"),
+    Status.ERROR: ("!", "magenta"),
+    Status.CRASH: ("☠", "bold red"),
+    Status.TIMEOUT: ("⧗", "red"),
+    Status.SKIP: ("–", "dim"),
+    Status.XFAIL: ("x", "dim yellow"),
+    Status.XPASS: ("✓!", "cyan"),
+}
+LEGEND = "  ".join(f"{g} {s.value}" for s, (g, _) in GLYPHS.items())
+
+
+def cell_text(counts: Counter) -> Text:
+    """``✓ 12`` when every case of the op agrees, ``✓10 ✗2`` when they differ."""
+    text = Text()
+    present = [s for s in GLYPHS if counts[s]]
+    for i, status in enumerate(present):
+        glyph, style = GLYPHS[status]
+        sep = " " if len(present) == 1 else ""
+        text.append(("" if i == 0 else " ") + f"{glyph}{sep}{counts[status]}", style=style)
+    return text
+
+
+def matrix(results: list[CellResult], targets: list[str]) -> Table:
+    """A row per op, a column per target."""
+    by_cell: dict[tuple[str, str], Counter] = {}
+    for r in results:
+        by_cell.setdefault((r.op, r.target), Counter())[r.status] += 1
+    table = Table(title="mlxport check", caption=LEGEND, show_lines=False)
+    table.add_column("op", style="bold")
+    for t in targets:
+        table.add_column(t)
+    for op in sorted({r.op for r in results}):
+        table.add_row(op, *[cell_text(by_cell.get((op, t), Counter())) for t in targets])
+    return table
+
+
+def summary_table(results: list[CellResult], infos: dict[str, TargetInfo]) -> Table:
+    """Each target's coverage and porting debt."""
+    table = Table(title="summary")
+    for col in ("target", "device", "cells", "pass", "mismatch", "unsupported", "error", "skip",
+                "coverage", "porting debt"):
+        table.add_column(col, justify="left" if col in ("target", "device", "porting debt") else "right")
+    for target, s in summarize(results).items():
+        debt = sorted({r.op for r in results if r.target == target and r.status is Status.UNSUPPORTED})
+        coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
+        info = infos.get(target)
+        table.add_row(target, info.device_name if info else "", str(s["cells"]), str(s["pass"]),
+                      str(s["mismatch"]), str(s["unsupported"]), str(s["error"] + s["crash"] + s["timeout"]),
+                      str(s["skip"]), coverage,
+                      f"{s['unsupported']} cells in {len(debt)} ops" if debt else "none")
+    return table
+
+
+def failures(results: list[CellResult], limit: int = 40) -> list[Text]:
+    """One line per cell that did not pass or skip, known divergences last."""
+    bad = [r for r in results if r.status not in (Status.PASS, Status.SKIP)]
+    bad.sort(key=lambda r: (r.known is not None, r.op, r.case, r.target))
+    lines = []
+    for r in bad[:limit]:
+        glyph, style = GLYPHS[r.status]
+        line = Text(f"{glyph} {r.status.value:<11} ", style=style)
+        line.append(f"{r.target} {r.case}: ", style="bold")
+        line.append(r.message or "")
+        if r.known:
+            line.append(f"  [known divergence: {r.known}]", style="dim")
+        lines.append(line)
+    if len(bad) > limit:
+        lines.append(Text(f"... and {len(bad) - limit} more; --json writes every cell", style="dim"))
+    return lines
+
+
+def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo]) -> None:
+    """The whole report of ``mlxport check``."""
+    targets = [i.name for i in infos if i.available]
+    console.print(matrix(results, targets))
+    for line in failures(results):
+        console.print(line, soft_wrap=True)
+    console.print(summary_table(results, {i.name: i for i in infos}))
+
+
+def devices_table(infos: list[TargetInfo]) -> Table:
+    """``mlxport devices``: every known target and whether it can run here."""
+    table = Table(title="targets")
+    for col in ("target", "state", "framework", "device"):
+        table.add_column(col)
+    for i in infos:
+        state = Text("available", style="green") if i.available else Text(f"unavailable: {i.reason}", style="yellow")
+        table.add_row(i.name, state, f"{i.framework} {i.framework_version or ''}".strip(), i.device_name or "")
+    return table

@@ -1,0 +1,59 @@
+"""The results file (``--json``), exactly as DESIGN.md fixes it, and the per-target summary."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from . import __version__
+from .hostinfo import cpu_name
+from .model import CellResult, Status, TargetInfo
+
+SCHEMA = "mlxport.results/1"
+
+
+def summarize(results: Iterable[CellResult]) -> dict[str, dict]:
+    """Per target: the count of each status, the cells, and coverage = pass / (cells - skip)."""
+    counts: dict[str, Counter] = {}
+    for r in results:
+        counts.setdefault(r.target, Counter())[r.status] += 1
+    summary = {}
+    for target, c in counts.items():
+        cells = sum(c.values())
+        ran = cells - c[Status.SKIP]
+        summary[target] = {"cells": cells, **{s.value: c[s] for s in Status},
+                           "coverage": round(c[Status.PASS] / ran, 4) if ran else None}
+    return summary
+
+
+def host() -> dict:
+    """Where the run happened."""
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "cpu": cpu_name(), "cores": os.cpu_count()}
+
+
+def document(results: list[CellResult], targets: list[TargetInfo], env: dict) -> dict:
+    """The whole results file as a dict."""
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "mlxport", "version": __version__},
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "host": host(),
+        "env": env,
+        "targets": [t.to_json() for t in targets],
+        "results": [r.to_json() for r in results],
+        "summary": summarize(results),
+    }
+
+
+def write(path: Path, doc: dict) -> None:
+    """Write atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(doc, indent=1) + "\n")
+    partial.replace(path)

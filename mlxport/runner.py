@@ -1,0 +1,104 @@
+"""Run cases on targets: one golden per case, one result per cell. The runner never formats."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from . import dtypes as dt
+from . import references
+from .backends import Target
+from .catalog import matches
+from .compare import compare_outputs
+from .inputs import Input, generate
+from .model import Case, CellResult, Outcome, Status
+
+# Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
+CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
+
+
+def prepare_environment() -> dict[str, str]:
+    """Set the environment of a correctness run before any framework loads; returns it."""
+    os.environ.update(CORRECTNESS_ENV)
+    return dict(CORRECTNESS_ENV)
+
+
+def run(cases: Sequence[Case], targets: Sequence[Target]) -> Iterator[CellResult]:
+    """Every cell of ``cases`` x ``targets``, case by case, in order."""
+    for case in cases:
+        inputs = generate(case)
+        expected = golden(case, inputs)
+        for target in targets:
+            yield run_cell(target, case, inputs, expected)
+
+
+def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
+    """The reference outputs of ``case``, computed wide; the exception if the reference fails."""
+    fn = references.lookup(case.op)
+    try:
+        args, kwargs = _arguments(case, inputs, lambda a: a.astype(dt.golden_dtype(dt.name_of(a.dtype))),
+                                  lambda k, v: dt.golden_dtype(v) if k == "dtype" else v)
+        return _as_tuple(fn(*args, **kwargs))
+    except Exception as exc:  # a bug in our reference, reported on every cell of the case
+        return exc
+
+
+def run_cell(target: Target, case: Case, inputs: list[Input], expected) -> CellResult:
+    """One case on one target: skip, unsupported, error, or compared with the golden."""
+    start = time.perf_counter()
+    outcome = _outcome(target, case, inputs, expected)
+    known = None
+    if outcome.status in (Status.MISMATCH, Status.ERROR):
+        known = next((r.reason for r in case.divergences if matches(r, target.name, case.id)), None)
+    return CellResult(
+        case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
+        message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
+        max_ulp=outcome.max_ulp, known=known, seconds=round(time.perf_counter() - start, 6),
+    )
+
+
+def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> Outcome:
+    reason = next((r.reason for r in case.skips if matches(r, target.name, case.id)), None)
+    reason = reason or target.skip_reason(case)
+    if reason:
+        return Outcome(Status.SKIP, reason)
+    if isinstance(expected, Exception):
+        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {_one_line(expected)}")
+    fn = target.function(case.op)
+    if fn is None:
+        return Outcome(Status.UNSUPPORTED, f"[{case.op}] not in {target.name}'s op table")
+    try:
+        with target.session():
+            actual = _call(target, fn, case, inputs)
+    except Exception as exc:
+        return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {_one_line(exc)}")
+    values = [i.value for i in inputs]
+    return compare_outputs(actual, list(expected), case, values)
+
+
+def _call(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray]:
+    args, kwargs = _arguments(case, inputs, lambda a: a, target.param)
+    args = [target.view(target.asarray(i.base), i.view) for i in inputs if i.name is None]
+    kwargs.update({i.name: target.view(target.asarray(i.base), i.view) for i in inputs if i.name})
+    outputs = _as_tuple(fn(*args, **kwargs))
+    target.sync(outputs)
+    return [target.to_numpy(o) for o in outputs]
+
+
+def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:
+    args = [array(i.value) for i in inputs if i.name is None]
+    kwargs = {i.name: array(i.value) for i in inputs if i.name}
+    kwargs.update({k: param(k, v) for k, v in case.params.items()})
+    return args, kwargs
+
+
+def _as_tuple(out) -> tuple:
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
