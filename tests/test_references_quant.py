@@ -66,13 +66,20 @@ def test_affine_codes_are_nearest_grid_points(bits, group_size):
     assert np.all(picked <= step * (1 + 1e-5))
 
 
-@pytest.mark.parametrize("bits,group_size", AFFINE[::4])
-def test_affine_requantize_is_exact(bits, group_size):
-    """Dequantized values sit on the grid, so quantizing them again returns the same codes."""
-    w = np.random.default_rng(7).uniform(-3, 2, (3, 128)).astype(np.float32)
-    wq, scales, biases = Q.quantize(w.astype(np.float64), group_size, bits)
-    back = Q.dequantize(wq, scales, biases, group_size, bits).astype(np.float32)
-    np.testing.assert_array_equal(Q.quantize(back.astype(np.float64), group_size, bits)[0], wq)
+@pytest.mark.parametrize("bits,group_size", AFFINE[::2])
+def test_affine_recovers_a_known_grid(bits, group_size):
+    """Values built on a zero-containing grid ``bias + k * scale`` quantize back to that grid."""
+    rng = np.random.default_rng(bits + group_size)
+    n = 2**bits - 1
+    q0 = rng.integers((n + 1) // 2, n + 1, (3, 1))  # zero is code q0; |min| <= |max|
+    bias = rng.uniform(0.5, 4, (3, 1)) * rng.choice([-1, 1], (3, 1))
+    codes = rng.integers(0, n + 1, (3, group_size))
+    codes[:, :2] = [0, n]
+    w = (bias - bias / q0 * codes).astype(np.float32).astype(np.float64)
+    wq, scales, biases = Q.quantize(w, group_size, bits)
+    np.testing.assert_array_equal(Q.unpack(wq, bits), codes)
+    np.testing.assert_allclose(scales, -bias / q0, rtol=1e-6)
+    np.testing.assert_array_equal(biases, w[:, :1])
 
 
 def test_affine_keeps_zero_and_edge_exact():
