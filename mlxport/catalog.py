@@ -36,18 +36,23 @@ MAX_ELEMENTS = 1 << 27
 
 
 class _LineLoader(yaml.SafeLoader):
-    """yaml.safe_load that remembers the line of every mapping, for error messages."""
-
-    def construct_mapping(self, node, deep=False):
-        mapping = _Located(super().construct_mapping(node, deep=deep))
-        mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
-        return mapping
+    """yaml.safe_load that remembers the line of every mapping and key, for error messages."""
 
 
 class _Located(dict):
     line = 0
     key_lines: dict = {}
+
+
+def _located_mapping(loader: _LineLoader, node: yaml.MappingNode):
+    mapping = _Located()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {getattr(k, "value", None): k.start_mark.line + 1 for k, _ in node.value}
+    yield mapping
+    mapping.update(loader.construct_mapping(node))
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _located_mapping)
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,9 @@ class _Where:
 
     def fail(self, node, key: str | None, message: str) -> InputError:
         line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", 0)
+        place = f"{self.path}:{line}" if line else str(self.path)
         field = f" field '{key}':" if key else ""
-        return InputError(f"{self.path}:{line}: {self.op}:{field} {message}")
+        return InputError(f"{place}: {self.op}:{field} {message}")
 
 
 def load_files(paths: list[Path]) -> list[Case]:
@@ -225,12 +231,13 @@ def _out(merged, specs, where) -> tuple[str, ...]:
     promoted = arrays[0] if arrays else "float32"
     for name in arrays[1:]:
         promoted = dt.promote(promoted, name)
-    rules = {"promote": promoted, "inexact": dt.inexact(promoted), "main": specs[0].dtype if specs else "float32"}
+    rules = {"promote": promoted, "inexact": dt.inexact(promoted), "accumulate": dt.accumulated(promoted),
+             "main": specs[0].dtype if specs else "float32"}
     result = []
     for item in items:
         name = rules.get(item, item)
         if name not in dt.DTYPES:
-            raise where.fail(merged, "out", f"{item!r} is not a dtype, promote, inexact or main")
+            raise where.fail(merged, "out", f"{item!r} is not a dtype, promote, inexact, accumulate or main")
         result.append(name)
     return tuple(result)
 

@@ -100,8 +100,8 @@ def _compare_exact(actual: np.ndarray, expected: np.ndarray, dtype: str) -> Outc
 
 def _compare_inexact(actual, expected, dtype, tol) -> Outcome:
     """Floats and complex: NaN where the golden has NaN, equal infinities, and the tolerance."""
-    want = expected.astype(dt.np_dtype(dtype))  # round the golden to the output dtype
     with np.errstate(invalid="ignore", over="ignore"):
+        want = expected.astype(dt.np_dtype(dtype))  # round the golden to the output dtype
         return _inexact_outcome(actual, want, tol)
 
 

@@ -85,6 +85,15 @@ def inexact(name: str) -> str:
     return name if kind(name) in ("float", "complex") else "float32"
 
 
+def accumulated(name: str) -> str:
+    """The dtype MLX sums and multiplies into: bool and narrow integers widen to 32 bits."""
+    if name == "bool" or (kind(name) == "int" and bits(name) < 32):
+        return "int32"
+    if kind(name) == "uint" and bits(name) < 32:
+        return "uint32"
+    return name
+
+
 def golden_dtype(name: str) -> np.dtype:
     """The dtype a golden is computed in: float64, complex128, or a wide integer."""
     k = kind(name)

@@ -41,7 +41,7 @@ def matrix(results: list[CellResult], targets: list[str]) -> Table:
     by_cell: dict[tuple[str, str], Counter] = {}
     for r in results:
         by_cell.setdefault((r.op, r.target), Counter())[r.status] += 1
-    table = Table(title="mlxport check", caption=LEGEND, show_lines=False)
+    table = Table(title="mlxport check", show_lines=False)
     table.add_column("op", style="bold")
     for t in targets:
         table.add_column(t)
@@ -55,7 +55,8 @@ def summary_table(results: list[CellResult], infos: dict[str, TargetInfo]) -> Ta
     table = Table(title="summary")
     for col in ("target", "device", "cells", "pass", "mismatch", "unsupported", "error", "skip",
                 "coverage", "porting debt"):
-        table.add_column(col, justify="left" if col in ("target", "device", "porting debt") else "right")
+        table.add_column(col, justify="left" if col in ("target", "device", "porting debt") else "right",
+                         no_wrap=col != "porting debt")
     for target, s in summarize(results).items():
         debt = sorted({r.op for r in results if r.target == target and r.status is Status.UNSUPPORTED})
         coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
@@ -87,8 +88,9 @@ def failures(results: list[CellResult], limit: int = 40) -> list[Text]:
 
 def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo]) -> None:
     """The whole report of ``mlxport check``."""
-    targets = [i.name for i in infos if i.available]
-    console.print(matrix(results, targets))
+    ran = {r.target for r in results}
+    console.print(matrix(results, [i.name for i in infos if i.name in ran]))
+    console.print(LEGEND, style="dim", highlight=False)
     for line in failures(results):
         console.print(line, soft_wrap=True)
     console.print(summary_table(results, {i.name: i for i in infos}))

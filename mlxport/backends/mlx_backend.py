@@ -82,9 +82,11 @@ class MLXTarget(Target):
     def asarray(self, array: np.ndarray) -> Any:
         import mlx.core as mx
 
-        if array.dtype == dt.np_dtype("bfloat16"):
+        name = dt.name_of(array.dtype)
+        if name == "bfloat16":  # numpy has no bfloat16 of its own; float32 holds it exactly
             return mx.array(array.astype(np.float32)).astype(mx.bfloat16)
-        return mx.array(array)
+        # An explicit dtype, because mx.array turns float64 into float32 by default.
+        return mx.array(array, dtype=self.param("dtype", name))
 
     def to_numpy(self, x: Any) -> np.ndarray:
         import mlx.core as mx
