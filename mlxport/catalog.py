@@ -26,7 +26,7 @@ DTYPE_GROUPS = {
     "numeric": dt.INTEGERS + dt.FLOATS + ("complex64",),
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
-                "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence"}
+                "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack"}
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
                   "tolerance", "doc"}
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
@@ -127,9 +127,10 @@ def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
             dtype, shapes, values, layout = combo
             specs = _inputs(merged, shapes, dtype, values, layout, where)
             case_id = _case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"])
+            params = {k: dtype if (k == "dtype" and v == "main") else v for k, v in merged["params"].items()}
             cases.append(Case(
                 id=case_id, op=entry["op"], category=category, dtype=dtype, inputs=specs,
-                params=dict(merged["params"]), out=_out(merged, specs, where),
+                params=params, pack=bool(entry.get("pack")), out=_out(merged, specs, dtype, where),
                 tolerance=_tolerance(merged, dtype, where), canonical=canonical,
                 skips=skips, divergences=divergences,
                 source=f"{where.path}:{getattr(variant, 'line', 0) or entry.line}",
@@ -223,18 +224,16 @@ def _specials(spec, where):
     return tuple(str(s) for s in specials)
 
 
-def _out(merged, specs, where) -> tuple[str, ...]:
+def _out(merged, specs, dtype, where) -> tuple[str, ...]:
     """The output dtypes: declared, or derived from the inputs by MLX's promotion rules."""
     out = merged.get("out", "promote")
-    items = out if isinstance(out, list) else [out]
-    arrays = [s.dtype for s in specs if s.name is None] or [specs[0].dtype] if specs else []
-    promoted = arrays[0] if arrays else "float32"
-    for name in arrays[1:]:
-        promoted = dt.promote(promoted, name)
-    rules = {"promote": promoted, "inexact": dt.inexact(promoted), "accumulate": dt.accumulated(promoted),
-             "main": specs[0].dtype if specs else "float32"}
+    promoted = dtype
+    for spec in specs:
+        promoted = dt.promote(promoted, spec.dtype) if spec.name is None else promoted
+    rules = {"promote": promoted, "inexact": dt.inexact(promoted),
+             "accumulate": dt.accumulated(promoted), "main": dtype}
     result = []
-    for item in items:
+    for item in out if isinstance(out, list) else [out]:
         name = rules.get(item, item)
         if name not in dt.DTYPES:
             raise where.fail(merged, "out", f"{item!r} is not a dtype, promote, inexact, accumulate or main")

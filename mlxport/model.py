@@ -84,6 +84,7 @@ class Case:
     dtype: str
     inputs: tuple[InputSpec, ...]
     params: dict = field(default_factory=dict)
+    pack: bool = False  # pass the positional arrays as one list: mx.concatenate([a, b])
     out: tuple[str, ...] = ()
     tolerance: Tolerance | None = None
     canonical: str | None = None

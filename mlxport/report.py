@@ -36,36 +36,42 @@ def cell_text(counts: Counter) -> Text:
     return text
 
 
-def matrix(results: list[CellResult], targets: list[str]) -> Table:
-    """A row per op, a column per target."""
+def matrix(results: list[CellResult], infos: list[TargetInfo]) -> Table:
+    """A row per op, a column per target (headed by its device's real name)."""
     by_cell: dict[tuple[str, str], Counter] = {}
     for r in results:
         by_cell.setdefault((r.op, r.target), Counter())[r.status] += 1
-    table = Table(title="mlxport check", show_lines=False)
+    table = Table(title="mlxport check")
     table.add_column("op", style="bold")
-    for t in targets:
-        table.add_column(t)
+    for info in infos:
+        table.add_column(f"{info.name}\n{info.device_name or ''}".rstrip())
     for op in sorted({r.op for r in results}):
-        table.add_row(op, *[cell_text(by_cell.get((op, t), Counter())) for t in targets])
+        table.add_row(op, *[cell_text(by_cell.get((op, i.name), Counter())) for i in infos])
     return table
 
 
-def summary_table(results: list[CellResult], infos: dict[str, TargetInfo]) -> Table:
-    """Each target's coverage and porting debt."""
+def summary_table(results: list[CellResult]) -> Table:
+    """Each target's counts and coverage = pass / (cells - skip)."""
     table = Table(title="summary")
-    for col in ("target", "device", "cells", "pass", "mismatch", "unsupported", "error", "skip",
-                "coverage", "porting debt"):
-        table.add_column(col, justify="left" if col in ("target", "device", "porting debt") else "right",
-                         no_wrap=col != "porting debt")
+    columns = ("cells", "pass", "mismatch", "unsupported", "error", "skip")
+    table.add_column("target")
+    for col in columns + ("coverage",):
+        table.add_column(col, justify="right")
     for target, s in summarize(results).items():
-        debt = sorted({r.op for r in results if r.target == target and r.status is Status.UNSUPPORTED})
         coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
-        info = infos.get(target)
-        table.add_row(target, info.device_name if info else "", str(s["cells"]), str(s["pass"]),
-                      str(s["mismatch"]), str(s["unsupported"]), str(s["error"] + s["crash"] + s["timeout"]),
-                      str(s["skip"]), coverage,
-                      f"{s['unsupported']} cells in {len(debt)} ops" if debt else "none")
+        counts = {**s, "error": s["error"] + s["crash"] + s["timeout"]}
+        table.add_row(target, *[str(counts[c]) for c in columns], coverage)
     return table
+
+
+def porting_debt(results: list[CellResult]) -> list[str]:
+    """Per target, the ops with unsupported cells: what still needs porting."""
+    debt: dict[str, Counter] = {}
+    for r in results:
+        if r.status is Status.UNSUPPORTED:
+            debt.setdefault(r.target, Counter())[r.op] += 1
+    return [f"porting debt {t}: {sum(c.values())} cells in {len(c)} ops: {', '.join(sorted(c))}"
+            for t, c in debt.items()] or ["porting debt: none"]
 
 
 def failures(results: list[CellResult], limit: int = 40) -> list[Text]:
@@ -89,11 +95,13 @@ def failures(results: list[CellResult], limit: int = 40) -> list[Text]:
 def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo]) -> None:
     """The whole report of ``mlxport check``."""
     ran = {r.target for r in results}
-    console.print(matrix(results, [i.name for i in infos if i.name in ran]))
+    console.print(matrix(results, [i for i in infos if i.name in ran]))
     console.print(LEGEND, style="dim", highlight=False)
     for line in failures(results):
         console.print(line, soft_wrap=True)
-    console.print(summary_table(results, {i.name: i for i in infos}))
+    console.print(summary_table(results))
+    for line in porting_debt(results):
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def devices_table(infos: list[TargetInfo]) -> Table:

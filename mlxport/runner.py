@@ -39,7 +39,7 @@ def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
     """The reference outputs of ``case``, computed wide; the exception if the reference fails."""
     fn = references.lookup(case.op)
     try:
-        args, kwargs = _arguments(case, inputs, lambda a: a.astype(dt.golden_dtype(dt.name_of(a.dtype))),
+        args, kwargs = _arguments(case, inputs, lambda i: i.value.astype(dt.golden_dtype(dt.name_of(i.value.dtype))),
                                   lambda k, v: dt.golden_dtype(v) if k == "dtype" else v)
         with np.errstate(all="ignore"):  # overflow to inf and NaN are goldens too
             return _as_tuple(fn(*args, **kwargs))
@@ -81,17 +81,17 @@ def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> Outco
 
 
 def _call(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray]:
-    args, kwargs = _arguments(case, inputs, lambda a: a, target.param)
-    args = [target.view(target.asarray(i.base), i.view) for i in inputs if i.name is None]
-    kwargs.update({i.name: target.view(target.asarray(i.base), i.view) for i in inputs if i.name})
+    args, kwargs = _arguments(case, inputs, lambda i: target.view(target.asarray(i.base), i.view), target.param)
     outputs = _as_tuple(fn(*args, **kwargs))
     target.sync(outputs)
     return [target.to_numpy(o) for o in outputs]
 
 
 def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:
-    args = [array(i.value) for i in inputs if i.name is None]
-    kwargs = {i.name: array(i.value) for i in inputs if i.name}
+    """Positional and keyword arguments of a call; ``array`` turns an Input into an argument."""
+    args = [array(i) for i in inputs if i.name is None]
+    args = [args] if case.pack else args
+    kwargs = {i.name: array(i) for i in inputs if i.name}
     kwargs.update({k: param(k, v) for k, v in case.params.items()})
     return args, kwargs
 

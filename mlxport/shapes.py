@@ -11,7 +11,9 @@ _SHAPE = re.compile(r"\(\s*((?:\d+\s*,\s*)*\d*)\s*,?\s*\)")
 def parse_shapes(text: object, max_elements: int) -> tuple[tuple[int, ...], ...]:
     """``"(4,1) (1,5)"`` -> ``((4, 1), (1, 5))``; refuses anything larger than ``max_elements``."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{text!r} is not a shape string such as '(4,5) (5,)'")
+        raise ValueError(f"{text!r} is not a shape string such as '(4,5) (5,)', or 'none'")
+    if text.strip() == "none":  # an op with no array input: arange, eye, random with no key
+        return ()
     shapes, rest = [], text.strip()
     while rest:
         match = _SHAPE.match(rest)
@@ -27,7 +29,7 @@ def parse_shapes(text: object, max_elements: int) -> tuple[tuple[int, ...], ...]
 
 def format_shapes(shapes: tuple[tuple[int, ...], ...]) -> str:
     """The inverse of :func:`parse_shapes`, without spaces: ``(4,1)x(1,5)``."""
-    return "x".join(_one(s) for s in shapes)
+    return "x".join(_one(s) for s in shapes) if shapes else "none"
 
 
 def _one(shape: tuple[int, ...]) -> str:
