@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from . import dtypes as dt
+from . import references
 from .model import Case, InputError, InputSpec, Rule
 from .shapes import format_shapes, parse_shapes
 
@@ -108,6 +109,9 @@ def load_file(path: Path) -> list[Case]:
 
 def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
     _check_fields(entry, ENTRY_FIELDS, where)
+    if references.lookup(entry["op"]) is None:
+        raise where.fail(entry, "op", "no reference function; numpy has none of this name either, "
+                                      "so add one to mlxport/references/")
     category = entry.get("category", category)
     if not isinstance(category, str):
         raise where.fail(entry, "category", "needs a category (here or at the top of the file)")

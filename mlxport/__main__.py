@@ -1,0 +1,5 @@
+"""``python -m mlxport`` is the ``mlxport`` command."""
+
+from .cli import entry
+
+entry()
