@@ -41,7 +41,7 @@ def rope(a, dims, *, traditional, base, scale, offset, freqs=None):
     offset = np.asarray(offset).reshape(-1, *([1] * (a.ndim - 1)))  # per batch entry, or one
     positions = (np.arange(a.shape[-2])[:, None] + offset) * scale  # (B|1, 1, ..., T, 1)
     cos, sin = np.cos(positions * inv_freq), np.sin(positions * inv_freq)
-    x1, x2 = (a[..., 1:dims:2], a[..., 0:dims:2]) if traditional else (a[..., :half], a[..., half:dims])
+    x1, x2 = (a[..., 0:dims:2], a[..., 1:dims:2]) if traditional else (a[..., :half], a[..., half:dims])
     r1, r2 = x1 * cos - x2 * sin, x1 * sin + x2 * cos
     out = a.copy()
     if traditional:
