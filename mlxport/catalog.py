@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,12 @@ def _located_mapping(loader: _LineLoader, node: yaml.MappingNode):
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _located_mapping)
+# YAML 1.1 reads 1e-4 as a string; people writing tolerances mean the number (YAML 1.2 does too).
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
 
 
 @dataclass(frozen=True)
@@ -62,9 +69,10 @@ class _Where:
 
     path: Path
     op: str = "?"
+    line: int = 0  # of the entry, when the node at fault has no line of its own
 
     def fail(self, node, key: str | None, message: str) -> InputError:
-        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", 0)
+        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", 0) or self.line
         place = f"{self.path}:{line}" if line else str(self.path)
         field = f" field '{key}':" if key else ""
         return InputError(f"{place}: {self.op}:{field} {message}")
@@ -103,7 +111,7 @@ def load_file(path: Path) -> list[Case]:
     for entry in doc["ops"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
             raise where.fail(entry, None, "each entry needs a string 'op'")
-        cases.extend(_expand(entry, doc.get("category"), _Where(path, entry["op"])))
+        cases.extend(_expand(entry, doc.get("category"), _Where(path, entry["op"], entry.line)))
     return cases
 
 

@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -96,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = typer.main.get_command(app).main(args=argv, prog_name="mlxport", standalone_mode=False)
     except InputError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except Exception as exc:
         if getattr(exc, "exit_code", None) == 2 and hasattr(exc, "format_message"):
             command = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
-            err.print(f"[red]error:[/red] {command}{exc.format_message()}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(command + exc.format_message())}", highlight=False,
+                      soft_wrap=True)
             return 2
         raise
     return code if isinstance(code, int) else 0

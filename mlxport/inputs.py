@@ -50,12 +50,12 @@ def generate(case: Case) -> list[Input]:
 def _base_of(logical: np.ndarray, view: View, rng) -> np.ndarray:
     """A contiguous array whose view is ``logical``; the skipped elements are noise."""
     if view.layout == "transposed" and logical.ndim >= 2:
-        return np.ascontiguousarray(logical.swapaxes(-1, -2))
+        return np.array(logical.swapaxes(-1, -2), order="C")
     if view.layout == "strided" and logical.ndim >= 1:
         base = np.repeat(logical, 2, axis=-1)
         base[..., 1::2] = np.flip(logical, axis=-1)
         return base
-    return np.ascontiguousarray(logical)
+    return np.array(logical, order="C")  # ascontiguousarray would make a 0-d array 1-d
 
 
 def make_array(spec: InputSpec, rng: np.random.Generator) -> np.ndarray:

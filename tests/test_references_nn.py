@@ -216,6 +216,10 @@ def test_gather_mm_via_loops():
                           for m in range(4)])
     close(R.gather_mm(a[0, 0], b, None, rhs[:, 0]), np.stack([a[0, 0] @ b[r] for r in rhs[:, 0]]))
     close(R.gather_mm(a, b[0]), a @ b[0])
+    rhs = rng.integers(0, 4, (2, 3))  # lhs defaults to a's own batch entries, in order
+    got = R.gather_mm(a, b, None, rhs)
+    for i, j in itertools.product(range(2), range(3)):
+        close(got[i, j], a[i, j] @ b[rhs[i, j]])
 
 
 @pytest.mark.parametrize("dtype", [bool, float])
@@ -262,6 +266,16 @@ def test_hadamard_transform_power_of_two_via_butterfly():
     close(R.hadamard_transform(x, scale=0.25), walsh_butterfly(x) * 0.25)
     with pytest.raises(ValueError, match="hadamard"):
         R.hadamard_transform(randn(2, 36))
+
+
+@pytest.mark.parametrize("m,k", [(12, 4), (20, 2), (28, 1)])
+def test_hadamard_transform_two_stage(m, k):
+    """MLX's CPU order: a butterfly within each of m blocks of 2**k, then H_m across blocks."""
+    x = randn(2, m * 2**k)
+    inner = walsh_butterfly(x.reshape(2, m, 2**k))
+    h_m = np.array([[1.0 if c == "+" else -1.0 for c in row] for row in R._H_ROWS[m].split()])
+    want = np.einsum("jb,zbi->zji", h_m, inner).reshape(2, -1) * 0.5
+    close(R.hadamard_transform(x, scale=0.5), want)
 
 
 def test_addmm_via_loops():

@@ -82,6 +82,15 @@ def test_affine_recovers_a_known_grid(bits, group_size):
     np.testing.assert_array_equal(biases, w[:, :1])
 
 
+def test_affine_ties_round_to_even_codes():
+    """Halfway values take the even code, as ``std::rint`` does in MLX's CPU quantizer."""
+    w = np.zeros((1, 32))
+    w[0, :6] = [2.0, -1.0, 1.5, -0.5, 0.5, 0.0]  # bias 2, scale -1: steps at 2, 1, 0, -1
+    wq, scales, biases = Q.quantize(w, 32, 2)
+    assert (scales[0, 0], biases[0, 0]) == (-1.0, 2.0)
+    assert list(Q.unpack(wq, 2)[0, :6]) == [0, 3, 0, 2, 2, 2]
+
+
 def test_affine_keeps_zero_and_edge_exact():
     """MLX's scheme stores the larger-magnitude end as the bias and makes zero a code."""
     w = np.random.default_rng(3).standard_normal((2, 64))
