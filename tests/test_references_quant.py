@@ -23,6 +23,17 @@ def bit_loop_unpack(words: np.ndarray, bits: int) -> np.ndarray:
     return out
 
 
+def test_accepts_widened_inputs():
+    """The runner widens uint32 words and uint8 scales to int64 before calling a reference."""
+    w = np.random.default_rng(0).standard_normal((2, 3, 64))
+    wq, scales, biases = Q.quantize(w, 32, 6)
+    np.testing.assert_array_equal(Q.dequantize(wq.astype(np.int64), scales, biases, 32, 6),
+                                  Q.dequantize(wq, scales, biases, 32, 6))
+    fq, fs = Q.quantize(w, mode="mxfp8")
+    np.testing.assert_array_equal(Q.dequantize(fq.astype(np.int64), fs.astype(np.int64), mode="mxfp8"),
+                                  Q.dequantize(fq, fs, mode="mxfp8"))
+
+
 def e2m1_value(code: int) -> float:
     """E2M1 decoded from its sign, 2 exponent bits and 1 mantissa bit."""
     sign, exp, man = code >> 3, (code >> 1) & 3, code & 1

@@ -14,14 +14,14 @@ from . import reference
 
 
 @reference("fast.rms_norm")
-def rms_norm(x, weight=None, eps=1e-5):
+def rms_norm(x, weight, eps):
     """``x / sqrt(mean(x**2) + eps) * weight`` over the last axis."""
     y = x / np.sqrt(np.mean(np.square(x), axis=-1, keepdims=True) + eps)
     return y if weight is None else y * weight
 
 
 @reference("fast.layer_norm")
-def layer_norm(x, weight=None, bias=None, eps=1e-5):
+def layer_norm(x, weight, bias, eps):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last axis."""
     xc = x - np.mean(x, axis=-1, keepdims=True)
     y = xc / np.sqrt(np.mean(np.square(xc), axis=-1, keepdims=True) + eps)

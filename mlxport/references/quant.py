@@ -167,6 +167,9 @@ def dequantize(w, scales, biases=None, group_size=None, bits=None, mode="affine"
     mode = str(mode)
     group_size, bits = _params(mode, group_size, bits)
     codes = unpack(np.asarray(w), bits)
+    if codes.shape[-1] != np.shape(scales)[-1] * group_size:
+        raise ValueError(f"[dequantize] {np.shape(w)[-1]} words of {bits} bits do not fill "
+                         f"{np.shape(scales)[-1]} groups of {group_size}")
     if mode == "affine":
         values = codes.astype(np.float64)
         mult, add = np.asarray(scales, np.float64), np.asarray(biases, np.float64)
