@@ -117,6 +117,8 @@ def conv_general(input, weight, stride=1, padding=0, kernel_dilation=1, input_di
     """Channels-last N-d cross-correlation (``flip=True``: convolution), weights (O, *k, I/groups).
 
     Padding applies to the input after ``input_dilation``, as in XLA's conv_general_dilated.
+    MLX 0.32.4 differs when a negative padding meets ``input_dilation > 1``: it crops whole
+    undilated samples, so its output is shorter (conv_transpose with ``p > d * (k - 1)``).
     """
     nd = input.ndim - 2
     lo, hi = _padding_pair(padding, nd)
@@ -174,10 +176,11 @@ def gather_mm(a, b, lhs_indices=None, rhs_indices=None, *, sorted_indices=False)
     return out[..., 0] if b.ndim == 1 else out
 
 
-def _expand_blocks(mask, rows: int, cols: int, block: int) -> np.ndarray:
-    """A per-block mask blown up to (…, rows, cols); bool becomes 0/1."""
-    full = np.repeat(np.repeat(np.asarray(mask, dtype=np.float64), block, -2), block, -1)
-    return full[..., :rows, :cols]
+def _mask_blocks(x: np.ndarray, mask, block: int) -> np.ndarray:
+    """Apply a per-tile mask: bool tiles are set to 0 (even inf/NaN), float tiles are scaled."""
+    mask = np.asarray(mask)
+    full = np.repeat(np.repeat(mask, block, -2), block, -1)[..., :x.shape[-2], :x.shape[-1]]
+    return np.where(full, x, 0.0) if mask.dtype == np.bool_ else x * full
 
 
 @reference("block_masked_mm")
@@ -187,17 +190,14 @@ def block_masked_mm(a, b, block_size=64, mask_out=None, mask_lhs=None, mask_rhs=
     Boolean masks zero a tile; float masks scale it (MLX multiplies the tile by the value).
     """
     a2, b2 = np.atleast_2d(a), (b[:, None] if b.ndim == 1 else b)
-    (m, k), n = a2.shape[-2:], b2.shape[-1]
     if mask_lhs is not None:
-        a2 = a2 * _expand_blocks(mask_lhs if a.ndim > 1 else np.expand_dims(mask_lhs, -2),
-                                 m, k, block_size)
+        a2 = _mask_blocks(a2, mask_lhs if a.ndim > 1 else np.expand_dims(mask_lhs, -2), block_size)
     if mask_rhs is not None:
-        b2 = b2 * _expand_blocks(mask_rhs if b.ndim > 1 else np.expand_dims(mask_rhs, -1),
-                                 k, n, block_size)
+        b2 = _mask_blocks(b2, mask_rhs if b.ndim > 1 else np.expand_dims(mask_rhs, -1), block_size)
     out = a2 @ b2
     if mask_out is not None:
         mo = mask_out if a.ndim > 1 else np.expand_dims(mask_out, -2)
-        out = out * _expand_blocks(mo if b.ndim > 1 else np.expand_dims(mo, -1), m, n, block_size)
+        out = _mask_blocks(out, mo if b.ndim > 1 else np.expand_dims(mo, -1), block_size)
     out = out[..., 0, :] if a.ndim == 1 else out
     return out[..., 0] if b.ndim == 1 else out
 
