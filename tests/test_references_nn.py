@@ -235,6 +235,18 @@ def test_block_masked_mm_via_loops(dtype):
         assert abs(got[z, m, n] - want) <= 1e-12 * (1 + abs(want)), (z, m, n)
 
 
+def test_block_masked_mm_bool_mask_clears_inf():
+    """A False tile is cleared, inf and NaN included; a 0.0 float mask multiplies (inf*0 = NaN)."""
+    a, b = np.ones((64, 32)), np.ones((32, 32))
+    a[0, 0], a[40, 1] = np.inf, np.nan
+    mask = np.array([[False], [True]])
+    got = R.block_masked_mm(a, b, 32, None, mask)
+    np.testing.assert_array_equal(got[:32], 0.0)
+    with np.errstate(invalid="ignore"):
+        scaled = R.block_masked_mm(a, b, 32, None, mask * 1.0)
+    assert np.isnan(got[40]).all() and np.isnan(scaled[0]).all()
+
+
 def test_segmented_mm_via_loops():
     a, b = randn(3, 10), randn(10, 4)
     seg = np.array([[[0, 3], [3, 10]], [[5, 5], [7, 4]]])
