@@ -10,6 +10,7 @@ from mlxport.references import lookup
 from mlxport.references import quant as Q
 
 AFFINE = [(bits, gs) for bits in (2, 3, 4, 5, 6, 8) for gs in (32, 64, 128)]
+ALL_BITS = [(1, 32), (1, 128)] + AFFINE
 
 
 def bit_loop_unpack(words: np.ndarray, bits: int) -> np.ndarray:
@@ -54,7 +55,7 @@ def test_unpack_matches_bit_loop(bits):
     np.testing.assert_array_equal(Q.pack(Q.unpack(words, bits), bits), words)
 
 
-@pytest.mark.parametrize("bits,group_size", AFFINE)
+@pytest.mark.parametrize("bits,group_size", ALL_BITS)
 def test_affine_codes_are_nearest_grid_points(bits, group_size):
     """Each code names the nearest of the group's 2**bits grid points ``bias + k * scale``.
 
@@ -91,6 +92,17 @@ def test_affine_recovers_a_known_grid(bits, group_size):
     np.testing.assert_array_equal(Q.unpack(wq, bits), codes)
     np.testing.assert_allclose(scales, -bias / q0, rtol=1e-6)
     np.testing.assert_array_equal(biases, w[:, :1])
+
+
+def test_one_bit_splits_at_the_midpoint():
+    """One bit: bias = min, scale = max - min, code 1 strictly above the midpoint."""
+    w = np.random.default_rng(9).integers(-4, 5, (3, 64)) / 2.0
+    wq, scales, biases = Q.quantize(w, 32, 1)
+    g = w.reshape(3, 2, 32)
+    np.testing.assert_array_equal(biases, g.min(-1))
+    np.testing.assert_array_equal(scales, g.max(-1) - g.min(-1))
+    mid = (g.max(-1, keepdims=True) + g.min(-1, keepdims=True)) / 2
+    np.testing.assert_array_equal(Q.unpack(wq, 1), (g > mid).reshape(3, 64))
 
 
 def test_affine_ties_round_to_even_codes():
@@ -206,7 +218,7 @@ mx = pytest.importorskip("mlx.core")
 MX_DTYPES = {"float32": np.float32, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
 
 
-@pytest.mark.parametrize("bits,group_size", AFFINE)
+@pytest.mark.parametrize("bits,group_size", ALL_BITS)
 @pytest.mark.parametrize("dtype", MX_DTYPES)
 def test_affine_quantize_bit_exact_vs_mlx(bits, group_size, dtype):
     """Secondary: MLX's CPU quantizer gives the same uint32 words (its scales are float32)."""

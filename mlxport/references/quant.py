@@ -7,7 +7,7 @@ byte-wise 3/5/6-bit layout and its nibble/byte layouts for 2/4/8 bits amount to.
 Affine mode (MLX 0.32.4, CPU ``fast::Quantize``): per group, the endpoint of larger magnitude
 (``edge``) is stored exactly as the bias, with code 0, and the scale is ``edge / q0`` so that
 zero is an exact code. The scale is *negative* when ``|max| >= |min|``. MLX's docstring
-(``bias = min``, ``scale = (max - min) / (2**bits - 1)``) is out of date.
+(``bias = min``, ``scale = (max - min) / (2**bits - 1)``) only holds for ``bits=1``.
 
 fp modes: mxfp4 (E2M1 codes, E8M0 scales, group 32), mxfp8 (E4M3 codes, E8M0 scales, group 32)
 and nvfp4 (E2M1 codes, E4M3 scales, group 16, optional float32 ``global_scale``).
@@ -74,19 +74,26 @@ def e4m3_encode(x: np.ndarray) -> np.ndarray:
     return ((out & 0xFF) | (sign >> 24)).astype(np.uint8)
 
 
-def _affine_quantize(w: np.ndarray, group_size: int, bits: int) -> tuple:
-    """MLX's CPU affine quantizer, step by step in float32 (see :func:`quantize`)."""
-    g = _groups(w.astype(np.float32), group_size)
-    n_bins = np.float32(2**bits - 1)
+def _affine_scale_bias(g: np.ndarray, n_bins: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group float32 scale and bias of MLX's CPU affine quantizer, in its order of operations."""
     w_max, w_min = g.max(-1), g.min(-1)
-    use_min = np.abs(w_min) > np.abs(w_max)
     scale = np.maximum((w_max - w_min) / n_bins, np.float32(1e-7))
+    if n_bins == 1:  # MLX 0.32.4 quantizes one bit plainly: bias = min (measured, not in source)
+        return scale, w_min
+    use_min = np.abs(w_min) > np.abs(w_max)
     scale = np.where(use_min, scale, -scale)
     edge = np.where(use_min, w_min, w_max)
     q0 = np.rint(edge / scale)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(q0 != 0, edge / q0, scale).astype(np.float32)
-    bias = np.where(q0 != 0, edge, np.float32(0)).astype(np.float32)
+    return scale, np.where(q0 != 0, edge, np.float32(0)).astype(np.float32)
+
+
+def _affine_quantize(w: np.ndarray, group_size: int, bits: int) -> tuple:
+    """MLX's CPU affine quantizer, step by step in float32 (see :func:`quantize`)."""
+    g = _groups(w.astype(np.float32), group_size)
+    n_bins = np.float32(2**bits - 1)
+    scale, bias = _affine_scale_bias(g, n_bins)
     codes = np.clip(np.rint((g - bias[..., None]) / scale[..., None]), 0, n_bins)
     codes = codes.astype(np.int64).reshape(w.shape)
     return pack(codes, bits), scale.astype(np.float64), bias.astype(np.float64)
