@@ -35,7 +35,7 @@ def rope(a, dims, *, traditional, base, scale, offset, freqs=None):
 
     ``f`` is ``base ** (2i / dims)`` or ``freqs[i]``. ``offset`` is an int or one per batch entry.
     Traditional pairs features (2i, 2i+1); otherwise (i, i + dims/2). MLX forms the angles in
-    float32, so its error grows with position: allow about ``2**-21 * (offset + T) * max|a|``.
+    float32, so its error grows with position: allow about ``2**-23 * (offset + T) * max|a|``.
     """
     half = dims // 2
     inv_freq = 1.0 / (freqs if freqs is not None else base ** (np.arange(half) / half))
