@@ -1,0 +1,110 @@
+"""References for sort, indexing and shape ops whose numpy equivalent is missing or differs.
+
+Each one takes the widened inputs (float64, complex128, int64, bool) and MLX's parameter names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import reference
+
+
+@reference("topk")
+def topk(a, k, axis=-1):
+    """The ``k`` largest along ``axis`` (flattened when None), NaN counting as the largest like
+    MLX and np.sort. Order within them is unspecified: compare with ``canonical: sorted``."""
+    if axis is None:
+        a, axis = a.reshape(-1), 0
+    return np.moveaxis(np.moveaxis(np.sort(a, axis=axis), axis, -1)[..., a.shape[axis] - k:], -1, axis)
+
+
+@reference("put_along_axis")
+def put_along_axis(a, indices, values, axis=None):
+    """np.put_along_axis on a copy; MLX returns a new array instead of writing in place."""
+    out = a.copy()
+    if axis is None:  # numpy flattens a view; write through a flat copy instead
+        flat = out.reshape(-1)
+        np.put_along_axis(flat, indices.reshape(-1), np.broadcast_to(values, indices.shape).reshape(-1), 0)
+        return flat.reshape(a.shape)
+    np.put_along_axis(out, indices, values, axis)
+    return out
+
+
+def _scatter(ufunc, transform=None):
+    """``a.at[indices].<op>(values)``: an unbuffered ``ufunc.at`` on a copy of ``a`` along axis 0,
+    so repeated indices combine (add, multiply, max, min) instead of the last one winning."""
+
+    def scatter(a, indices, values):
+        out = a.copy()
+        update = values if transform is None else transform(values)
+        # MLX casts the update to a's dtype before combining (scatter of a.dtype).
+        ufunc.at(out, indices, update.astype(out.dtype) if out.dtype.kind in "biu" else update)
+        return out
+
+    return scatter
+
+
+def _negate(values):
+    return np.logical_not(values) if values.dtype == bool else -values
+
+
+def _reciprocal(values):
+    """MLX divides by scattering a multiply by 1/values; for integers that reciprocal is cast to
+    the integer dtype (0 unless |v| == 1)."""
+    with np.errstate(divide="ignore"):
+        return 1 / values
+
+
+reference("at.add")(_scatter(np.add))
+reference("at.subtract")(_scatter(np.add, _negate))
+reference("at.multiply")(_scatter(np.multiply))
+reference("at.divide")(_scatter(np.multiply, _reciprocal))
+reference("at.maximum")(_scatter(np.maximum))
+reference("at.minimum")(_scatter(np.minimum))
+
+
+@reference("slice_update")
+def slice_update(a, update, start_indices, axes):
+    """``a`` with ``update`` written at ``start_indices`` along ``axes`` (in-bounds starts only)."""
+    out = a.copy()
+    window = [slice(None)] * a.ndim
+    for start, axis in zip(np.ravel(start_indices), axes):
+        window[axis] = slice(int(start), int(start) + update.shape[axis])
+    out[tuple(window)] = update
+    return out
+
+
+@reference("flatten")
+def flatten(a, start_axis=0, end_axis=-1):
+    """Merge the axes ``start_axis..end_axis`` (inclusive) into one; a 0-d array becomes (1,)."""
+    if a.ndim == 0:
+        return a.reshape(1)
+    start, end = start_axis % a.ndim, end_axis % a.ndim
+    return a.reshape(a.shape[:start] + (-1,) + a.shape[end + 1:])
+
+
+@reference("unflatten")
+def unflatten(a, axis, shape):
+    """Split ``axis`` into ``shape`` (one entry may be -1)."""
+    axis = axis % a.ndim
+    return a.reshape(a.shape[:axis] + tuple(shape) + a.shape[axis + 1:])
+
+
+@reference("as_strided")
+def as_strided(a, shape=None, strides=None, offset=0):
+    """MLX's as_strided: strides in elements over the row-major copy of ``a``, from ``offset``."""
+    flat = np.ascontiguousarray(a).reshape(-1)
+    shape = a.shape if shape is None else tuple(shape)
+    if strides is None:
+        strides = [int(np.prod(shape[i + 1:])) for i in range(len(shape))]
+    index = offset + sum(np.arange(n).reshape((-1,) + (1,) * (len(shape) - 1 - i)) * s
+                         for i, (n, s) in enumerate(zip(shape, strides)))
+    return flat[np.broadcast_to(index, shape)]
+
+
+@reference("full")
+def full(vals, shape, dtype=None):
+    """``vals`` broadcast to ``shape``; MLX's ``vals`` may be an array."""
+    out = np.broadcast_to(vals, tuple(shape) if isinstance(shape, (list, tuple)) else (shape,))
+    return out.astype(dtype) if dtype is not None else out.copy()
