@@ -108,3 +108,11 @@ def full(vals, shape, dtype=None):
     """``vals`` broadcast to ``shape``; MLX's ``vals`` may be an array."""
     out = np.broadcast_to(vals, tuple(shape) if isinstance(shape, (list, tuple)) else (shape,))
     return out.astype(dtype) if dtype is not None else out.copy()
+
+
+@reference("astype")
+def astype(a, dtype):
+    """A cast; complex to real keeps the real part (numpy warns), complex to bool tests both."""
+    if np.iscomplexobj(a) and np.dtype(dtype).kind != "c":
+        return (a != 0) if np.dtype(dtype) == bool else a.real.astype(dtype)
+    return a.astype(dtype)
