@@ -17,7 +17,7 @@ from .shapes import format_shapes, parse_shapes
 
 VALUE_CLASSES = ("normal", "small", "large", "special")
 LAYOUTS = ("contiguous", "transposed", "strided")
-STRUCTURES = ("sorted", "unique", "spd", "invertible", "symmetric")
+STRUCTURES = ("sorted", "unique", "spd", "invertible", "symmetric", "quantized")
 SPECIALS = ("nan", "inf", "-inf", "0", "-0", "denormal", "max", "min")
 DTYPE_GROUPS = {
     "all": tuple(dt.DTYPES),

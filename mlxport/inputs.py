@@ -41,10 +41,25 @@ def generate(case: Case) -> list[Input]:
     inputs = []
     with np.errstate(all="ignore"):  # inf * 1j is a NaN real part, as intended
         for spec in case.inputs:
+            if spec.structure == "quantized":
+                inputs += [Input(a, View("contiguous"), None) for a in _quantized(spec, case.params, rng)]
+                continue
             view = View(spec.layout)
             logical = make_array(spec, rng)
             inputs.append(Input(base=_base_of(logical, view, rng), view=view, name=spec.name))
     return inputs
+
+
+def _quantized(spec: InputSpec, params: dict, rng) -> list[np.ndarray]:
+    """A float matrix of ``spec`` quantized with the case's mode, bits and group size: the packed
+    uint32 words, then the scales (and biases) in the input dtype, as MLX stores them."""
+    from .references.quant import quantize
+
+    keys = ("group_size", "bits", "mode", "global_scale")
+    w = make_array(InputSpec(shape=spec.shape, dtype=spec.dtype, values=spec.values, domain=spec.domain), rng)
+    packed, *rest = quantize(w.astype(np.float32), **{k: params[k] for k in keys if k in params})
+    float_dtype = dt.np_dtype(spec.dtype)
+    return [packed] + [r if r.dtype == np.uint8 else r.astype(float_dtype) for r in rest]
 
 
 def _base_of(logical: np.ndarray, view: View, rng) -> np.ndarray:
