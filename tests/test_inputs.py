@@ -74,3 +74,16 @@ def test_structures():
 def test_empty_and_zero_d_shapes():
     assert generate(_case(shape=(0, 4)))[0].value.shape == (0, 4)
     assert generate(_case(shape=(), values="special"))[0].value.shape == ()
+
+
+def test_quantized_structure_gives_packed_words_scales_and_biases():
+    spec = InputSpec(shape=(4, 128), dtype="float16", structure="quantized")
+    case = Case(id="dequantize[q]", op="dequantize", category="quantized", dtype="float16",
+                inputs=(spec,), params={"group_size": 32, "bits": 4})
+    words, scales, biases = (i.value for i in generate(case))
+    assert words.dtype == np.uint32 and words.shape == (4, 128 * 4 // 32)
+    assert scales.dtype == biases.dtype == np.float16 and scales.shape == biases.shape == (4, 128 // 32)
+    # every 4-bit field is a code in [0, 15]: unpack the first word by hand
+    first = int(words[0, 0])
+    assert [(first >> (4 * k)) & 15 for k in range(8)] == [int(c) for c in
+                                                           np.unpackbits(words[:1, :1].view(np.uint8), bitorder="little").reshape(8, 4) @ [1, 2, 4, 8]]
