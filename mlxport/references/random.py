@@ -151,6 +151,21 @@ def uniform(low=0.0, high=1.0, shape=(), dtype=None, key=None):
     return Distribution(_shape(shape), [range_check(low, high, what, closed=False), ks_check(cdf, what)])
 
 
+@reference("random.multivariate_normal")
+def multivariate_normal(mean, cov, shape=(), dtype=None, key=None):
+    """N(mean, cov): whitened by the Cholesky factor of cov, every component must be N(0, 1),
+    which a wrong mean, variance or correlation breaks."""
+    mean, cov = np.asarray(mean, dtype=np.float64), np.asarray(cov, dtype=np.float64)
+    n = mean.shape[-1]
+    lower = np.linalg.cholesky(cov)
+
+    def whitened(i):
+        return lambda x: np.linalg.solve(lower, (_wide(x).reshape(-1, n) - mean).T)[i]
+
+    checks = [ks_check(normal_cdf, f"whitened component {i}", whitened(i)) for i in range(n)]
+    return Distribution(_shape(shape) + (n,), checks)
+
+
 @reference("random.truncated_normal")
 def truncated_normal(lower, upper, shape=None, dtype=None, key=None):
     """N(0, 1) conditioned on [lower, upper] (MLX clips to the bounds, so they are included)."""
