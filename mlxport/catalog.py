@@ -28,12 +28,13 @@ DTYPE_GROUPS = {
     "numeric": dt.INTEGERS + dt.FLOATS + ("complex64",),
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
-                "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack"}
+                "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
+                "positional"}
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
-                  "tolerance", "doc"}
+                  "tolerance", "doc", "positional"}
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
-CANONICAL = ("gathered", "partition", "eig", "qr", "svd", "sorted")
+CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted")
 MAX_ELEMENTS = 1 << 27
 
 
@@ -143,6 +144,7 @@ def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
             cases.append(Case(
                 id=case_id, op=entry["op"], category=category, dtype=dtype, inputs=specs,
                 params=params, pack=bool(entry.get("pack")), out=_out(merged, specs, dtype, where),
+                positional=_positional(merged, where),
                 tolerance=_tolerance(merged, dtype, where), canonical=canonical,
                 skips=skips, divergences=divergences,
                 source=f"{where.path}:{getattr(variant, 'line', 0) or entry.line}",
@@ -251,6 +253,16 @@ def _out(merged, specs, dtype, where) -> tuple[str, ...]:
             raise where.fail(merged, "out", f"{item!r} is not a dtype, promote, inexact, accumulate or main")
         result.append(name)
     return tuple(result)
+
+
+def _positional(merged, where) -> tuple[str, ...] | None:
+    """The order of positional arguments: ``arrays`` (the array inputs) and names of params."""
+    order = merged.get("positional")
+    if order is None:
+        return None
+    if not isinstance(order, list) or not all(n == "arrays" or n in merged["params"] for n in order):
+        raise where.fail(merged, "positional", "a list of 'arrays' and names of params")
+    return tuple(order)
 
 
 def _tolerance(merged, dtype, where) -> dt.Tolerance | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,9 @@ def select_cases(selection: Selection) -> list[Case]:
 
 
 def _op_matches(pattern: str, case: Case) -> bool:
-    return fnmatch.fnmatchcase(case.op, pattern) or fnmatch.fnmatchcase(case.id, pattern)
+    """A shell glob on the op name or the case id; ``[`` and ``]`` are literal, as in ids."""
+    literal = re.sub(r"[\[\]]", lambda m: f"[{m.group()}]", pattern)
+    return fnmatch.fnmatchcase(case.op, literal) or fnmatch.fnmatchcase(case.id, literal)
 
 
 def select_targets(selection: Selection) -> tuple[list[Target], list[TargetInfo]]:

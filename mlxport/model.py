@@ -36,9 +36,9 @@ class View:
 
     def apply(self, x: Any) -> Any:
         """The view of ``x``; works on any array type with numpy-style methods."""
-        if self.layout == "transposed":
+        if self.layout == "transposed" and x.ndim >= 2:
             return x.swapaxes(-1, -2)
-        if self.layout == "strided":
+        if self.layout == "strided" and x.ndim >= 1:
             return x[..., ::2]
         return x
 
@@ -85,6 +85,7 @@ class Case:
     inputs: tuple[InputSpec, ...]
     params: dict = field(default_factory=dict)
     pack: bool = False  # pass the positional arrays as one list: mx.concatenate([a, b])
+    positional: tuple[str, ...] | None = None  # ("subscripts", "arrays"): mx.einsum("ij,jk", a, b)
     out: tuple[str, ...] = ()
     tolerance: Tolerance | None = None
     canonical: str | None = None

@@ -38,9 +38,12 @@ def run(cases: Sequence[Case], targets: Sequence[Target]) -> Iterator[CellResult
 def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
     """The reference outputs of ``case``, computed wide; the exception if the reference fails."""
     fn = references.lookup(case.op)
+    # A raw reference (view: a reinterpretation of bits) takes the inputs in their own dtypes.
+    raw = getattr(fn, "raw", False)
+    widen = dt.np_dtype if raw else dt.golden_dtype
     try:
-        args, kwargs = _arguments(case, inputs, lambda i: i.value.astype(dt.golden_dtype(dt.name_of(i.value.dtype))),
-                                  lambda k, v: dt.golden_dtype(v) if k == "dtype" else v)
+        args, kwargs = _arguments(case, inputs, lambda i: i.value.astype(widen(dt.name_of(i.value.dtype))),
+                                  lambda k, v: widen(v) if k == "dtype" else v)
         with np.errstate(all="ignore"):  # overflow to inf and NaN are goldens too
             return _as_tuple(fn(*args, **kwargs))
     except Exception as exc:  # a bug in our reference, reported on every cell of the case
@@ -89,10 +92,12 @@ def _call(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarra
 
 def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:
     """Positional and keyword arguments of a call; ``array`` turns an Input into an argument."""
-    args = [array(i) for i in inputs if i.name is None]
-    args = [args] if case.pack else args
+    arrays = [array(i) for i in inputs if i.name is None]
+    arrays = [arrays] if case.pack else arrays
+    order = case.positional or ("arrays",)
+    args = [a for name in order for a in (arrays if name == "arrays" else [param(name, case.params[name])])]
     kwargs = {i.name: array(i) for i in inputs if i.name}
-    kwargs.update({k: param(k, v) for k, v in case.params.items()})
+    kwargs.update({k: param(k, v) for k, v in case.params.items() if k not in order})
     return args, kwargs
 
 

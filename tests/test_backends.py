@@ -91,3 +91,23 @@ def test_the_gpu_target_says_why_it_is_unavailable():
 
     assert info.available == mx.is_available(mx.gpu)
     assert info.available or "no GPU backend" in info.reason
+
+
+def test_params_can_be_positional_before_or_after_the_arrays(case_dir):
+    text = """
+    category: test
+    ops:
+      - op: einsum
+        dtypes: [float32]
+        shapes: ["(3,4) (4,5)"]
+        params: {subscripts: "ij,jk->ik"}
+        positional: [subscripts, arrays]
+        tolerance: {atol: 1e-5}
+      - op: tile
+        dtypes: [int16]
+        shapes: ["(2,3)"]
+        params: {reps: [2, 1]}
+        positional: [arrays, reps]
+    """
+    cases = load_file(case_dir("p.yaml", text) / "p.yaml")
+    assert [r.status for r in run(cases, [MLXTarget("cpu")])] == [Status.PASS, Status.PASS]

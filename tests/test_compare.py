@@ -131,3 +131,21 @@ def test_argsort_ties_are_canonicalised_by_the_values_they_pick():
     assert compare_outputs([mlx_order], [numpy_order], case, [x]).status is Status.PASS
     wrong = np.uint32([1, 3, 2, 0])
     assert compare_outputs([wrong], [numpy_order], case, [x]).status is Status.MISMATCH
+
+
+def test_argpartition_with_integer_ties_compares_the_values_picked():
+    x = np.int8([3, 1, 1, 2, 1, 0])
+    case = _case(("uint32",), canonical="argpartition", params={"kth": 2, "axis": -1})
+    # two valid answers that differ among the equal 1s, and one that puts a 2 at kth
+    mlx, numpy = np.uint32([5, 4, 1, 2, 3, 0]), np.int64([5, 1, 2, 4, 0, 3])
+    assert compare_outputs([mlx], [numpy], case, [x]).status is Status.PASS
+    wrong = np.uint32([5, 1, 3, 2, 4, 0])
+    assert compare_outputs([wrong], [numpy], case, [x]).status is Status.MISMATCH
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
+def test_partition_of_half_floats_with_infinities_and_nan(dtype):
+    x = np.array([-np.inf] * 799 + [-1.0, np.nan, np.inf], dtype)
+    case = _case((dt.name_of(np.dtype(dtype)),), canonical="partition", params={"kth": 5, "axis": -1})
+    shuffled = x[np.random.default_rng(0).permutation(x.size)]
+    assert compare_outputs([shuffled], [x.astype(np.float64)], case, [x]).status is Status.PASS

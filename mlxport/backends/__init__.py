@@ -30,6 +30,8 @@ UNSUPPORTED_PATTERNS = (
     r"[Nn]o implementation for problem shape",
     r"not (yet )?implemented",
     r"[Nn]ot supported on the GPU",
+    r"[Cc]urrently only supports",  # [GatherMM] on the CPU: "Currently only supports float32"
+    r"got unsupported data type",  # [Convolution::eval] on the CPU, for float64
 )
 _UNSUPPORTED = re.compile("|".join(UNSUPPORTED_PATTERNS))
 

@@ -15,10 +15,12 @@ import numpy as np
 REFERENCES: dict[str, Callable] = {}
 
 
-def reference(*names: str) -> Callable[[Callable], Callable]:
-    """Register ``fn`` as the golden reference of the ops ``names``."""
+def reference(*names: str, raw: bool = False) -> Callable[[Callable], Callable]:
+    """Register ``fn`` as the golden reference of the ops ``names``. A ``raw`` reference gets the
+    inputs in their own dtypes instead of widened (for ops on bits, such as ``view``)."""
 
     def register(fn: Callable) -> Callable:
+        fn.raw = raw
         for name in names:
             REFERENCES[name] = fn
         return fn
