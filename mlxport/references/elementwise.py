@@ -174,9 +174,9 @@ def logaddexp(a, b):
 
 @reference("logsumexp")
 def logsumexp(a, axis=None, keepdims=False):
-    """log(sum(exp(a))) with the max shifted out; -inf rows stay -inf."""
+    """log(sum(exp(a))) with the max shifted out; -inf rows, and empty ones, are -inf."""
     a, axis = _inexact(a), _axis(axis)
-    m = np.max(a, axis=axis, keepdims=True)
+    m = np.max(a, axis=axis, keepdims=True, **({"initial": -np.inf} if a.size == 0 else {}))
     m = np.where(np.isfinite(m), m, 0)
     out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
