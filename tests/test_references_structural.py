@@ -4,7 +4,9 @@ loops on tiny inputs, and identities (L[p] @ U == A, T @ X == I)."""
 from __future__ import annotations
 
 import itertools
+import struct
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -197,3 +199,65 @@ def test_lu_pivots_a_known_matrix():
     np.testing.assert_allclose(up, [[3, 4], [0, 2 - 4 / 3]])
     lu, pivots = L.lu_factor(a)
     np.testing.assert_array_equal(pivots, [1, 1])
+
+
+# --- creation and bit views -----------------------------------------------------------------
+
+def test_raw_references_registered():
+    for op in ("arange", "view"):
+        assert lookup(op) is getattr(S, op) and lookup(op).raw
+
+
+def test_arange_steps_by_the_rounded_increment():
+    # float16(-19.9) = -19.90625 (spacing 2^-6), so the step taken is 0.09375, not 0.1.
+    got = S.arange(-20.0, 80.0, 0.1, dtype=np.dtype(np.float16))
+    assert got.dtype == np.float64 and len(got) == 1000
+    np.testing.assert_array_equal(got, [-20 + i * 0.09375 for i in range(1000)])
+    # For integers: int(10 - 1.5) - 10 = -2, over ceil(20 / 1.5) = 14 values.
+    np.testing.assert_array_equal(S.arange(10, -10, -1.5, dtype=np.dtype(np.int32)), list(range(10, -17, -2)))
+    np.testing.assert_array_equal(S.arange(9), list(range(9)))
+    assert len(S.arange(5, 5, 1, dtype=np.dtype(np.float32))) == 0
+
+
+def test_arange_default_dtype_rounds_like_float32():
+    # No dtype and a float argument: float32, so 0.1 becomes float32(0.1) = 13421773 / 2^27.
+    got = S.arange(0, 1.0, 0.1)
+    np.testing.assert_array_equal(got, [i * 13421773 / 2**27 for i in range(10)])
+    big = S.arange(0, 2**40, 2**36)  # beyond int32: int64, exact
+    assert big.dtype == np.int64 and big[-1] == 15 * 2**36
+
+
+def bits_of(fmt, values):
+    """The little-endian bytes of ``values`` packed with struct format ``fmt``."""
+    return struct.pack("<" + fmt * len(values), *map(float, values))
+
+
+def test_view_same_size_matches_struct():
+    a = np.array([1.0, -2.5, np.inf, 3e-40, -0.0], np.float32)
+    ints = struct.unpack("<5i", bits_of("f", a))
+    np.testing.assert_array_equal(S.view(a, np.dtype(np.int32)), ints)
+    np.testing.assert_array_equal(S.view(a, np.dtype(np.uint32)), [i % 2**32 for i in ints])
+    h = np.array([1.0, -0.5, 65504.0, 6e-8], np.float16)
+    np.testing.assert_array_equal(S.view(h, np.dtype(np.int16)), struct.unpack("<4h", bits_of("e", h)))
+    # bfloat16 is the top half of a float32: its 16 bits under two zero bytes.
+    halves = [int.from_bytes(bits_of("e", [x]), "little") for x in h]
+    want = [struct.unpack("<f", b"\0\0" + v.to_bytes(2, "little"))[0] for v in halves]
+    np.testing.assert_array_equal(S.view(h, np.dtype(ml_dtypes.bfloat16)).astype(np.float32), want)
+    c = np.array([1 + 2j, -0.5 + 3e5j], np.complex64)
+    want = [struct.unpack("<d", bits_of("f", [z.real, z.imag]))[0] for z in c]
+    np.testing.assert_array_equal(S.view(c, np.dtype(np.float64)), want)
+
+
+def test_view_splits_and_joins_the_last_axis():
+    a = np.array([[1.0, 2.0], [-3.0, 0.5]], np.float32)
+    got = S.view(a, np.dtype(np.uint8))
+    assert got.shape == (2, 8)
+    for r in range(2):
+        assert bytes(got[r].tolist()) == bits_of("f", a[r])
+    joined = S.view(got, np.dtype(np.float64))
+    assert joined.shape == (2, 1) and joined[1, 0] == struct.unpack("<d", bits_of("f", a[1]))[0]
+    # A transposed input is read in its logical order, as MLX does: row r is column r of a.
+    columns = S.view(a.T, np.dtype(np.uint8))
+    for r in range(2):
+        assert bytes(columns[r].tolist()) == bits_of("f", a[:, r])
+    assert S.view(np.array(1.5, np.float32), np.dtype(np.int32)) == 0x3FC00000

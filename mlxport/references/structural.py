@@ -1,6 +1,8 @@
-"""References for sort, indexing and shape ops whose numpy equivalent is missing or differs.
+"""References for sort, indexing, shape and creation ops whose numpy equivalent is missing or
+differs.
 
-Each one takes the widened inputs (float64, complex128, int64, bool) and MLX's parameter names.
+Each one takes MLX's parameter names and the widened inputs (float64, complex128, int64, bool),
+except the raw ones (arange, view), which get the output dtype itself.
 """
 
 from __future__ import annotations
@@ -116,3 +118,35 @@ def astype(a, dtype):
     if np.iscomplexobj(a) and np.dtype(dtype).kind != "c":
         return (a != 0) if np.dtype(dtype) == bool else a.real.astype(dtype)
     return a.astype(dtype)
+
+
+_WIDE = {"i": np.int64, "u": np.int64, "b": np.int64, "c": np.complex128}
+
+
+@reference("arange", raw=True)
+def arange(start, stop=None, step=None, dtype=None):
+    """``ceil((stop - start) / step)`` values ``start + i * delta``, where the step taken is
+    ``delta = dtype(start + step) - dtype(start)`` (numpy's convention, stated by MLX's
+    docstring), computed wide and left to the comparison to round once. Raw, because ``delta``
+    depends on the output dtype; without one, MLX's default: float32 if an argument is a float,
+    else int32, or int64 when one does not fit."""
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    if dtype is None:
+        ints = all(isinstance(v, int) for v in (start, stop, step))
+        fits = all(-(2**31) <= v < 2**31 for v in (start, stop, step)) if ints else True
+        dtype = np.dtype(np.float32 if not ints else np.int32 if fits else np.int64)
+    wide = _WIDE.get(np.dtype(dtype).kind, np.float64)
+    first = np.array(start).astype(dtype).astype(wide)
+    delta = np.array(start + step).astype(dtype).astype(wide) - first
+    count = max(int(np.ceil((stop - start) / step)), 0)
+    return first + np.arange(count).astype(wide) * delta
+
+
+@reference("view", raw=True)
+def view(a, dtype):
+    """The bytes of ``a``'s elements, in logical row-major order, read as ``dtype``; a size
+    change splits or joins the last axis. MLX views a non-contiguous array's logical elements,
+    so it is made contiguous first (numpy would refuse a strided last axis)."""
+    return np.array(a, order="C").view(dtype)
