@@ -211,8 +211,8 @@ def test_raw_references_registered():
 def test_arange_steps_by_the_rounded_increment():
     # float16(-19.9) = -19.90625 (spacing 2^-6), so the step taken is 0.09375, not 0.1.
     got = S.arange(-20.0, 80.0, 0.1, dtype=np.dtype(np.float16))
-    assert got.dtype == np.float64 and len(got) == 1000
-    np.testing.assert_array_equal(got, [-20 + i * 0.09375 for i in range(1000)])
+    assert got.dtype == np.float16 and len(got) == 1000
+    np.testing.assert_array_equal(got, np.float16([-20 + i * 0.09375 for i in range(1000)]))
     # For integers: int(10 - 1.5) - 10 = -2, over ceil(20 / 1.5) = 14 values.
     np.testing.assert_array_equal(S.arange(10, -10, -1.5, dtype=np.dtype(np.int32)), list(range(10, -17, -2)))
     np.testing.assert_array_equal(S.arange(9), list(range(9)))
@@ -222,7 +222,8 @@ def test_arange_steps_by_the_rounded_increment():
 def test_arange_default_dtype_rounds_like_float32():
     # No dtype and a float argument: float32, so 0.1 becomes float32(0.1) = 13421773 / 2^27.
     got = S.arange(0, 1.0, 0.1)
-    np.testing.assert_array_equal(got, [i * 13421773 / 2**27 for i in range(10)])
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.float32([i * 13421773 / 2**27 for i in range(10)]))
     big = S.arange(0, 2**40, 2**36)  # beyond int32: int64, exact
     assert big.dtype == np.int64 and big[-1] == 15 * 2**36
 

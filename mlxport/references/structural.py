@@ -127,9 +127,9 @@ _WIDE = {"i": np.int64, "u": np.int64, "b": np.int64, "c": np.complex128}
 def arange(start, stop=None, step=None, dtype=None):
     """``ceil((stop - start) / step)`` values ``start + i * delta``, where the step taken is
     ``delta = dtype(start + step) - dtype(start)`` (numpy's convention, stated by MLX's
-    docstring), computed wide and left to the comparison to round once. Raw, because ``delta``
-    depends on the output dtype; without one, MLX's default: float32 if an argument is a float,
-    else int32, or int64 when one does not fit."""
+    docstring), computed wide and rounded once to ``dtype``. Raw, because ``delta`` depends on
+    the output dtype; without one, MLX's default: float32 if an argument is a float, else int32,
+    or int64 when one does not fit."""
     if stop is None:
         start, stop = 0, start
     step = 1 if step is None else step
@@ -141,7 +141,7 @@ def arange(start, stop=None, step=None, dtype=None):
     first = np.array(start).astype(dtype).astype(wide)
     delta = np.array(start + step).astype(dtype).astype(wide) - first
     count = max(int(np.ceil((stop - start) / step)), 0)
-    return first + np.arange(count).astype(wide) * delta
+    return (first + np.arange(count).astype(wide) * delta).astype(dtype)
 
 
 @reference("view", raw=True)
