@@ -165,10 +165,11 @@ def _structure(x: np.ndarray, spec: InputSpec, rng) -> np.ndarray:
         return rng.permutation(hi)[: x.size].reshape(x.shape)
     if spec.structure in ("spd", "invertible", "symmetric"):
         n = x.shape[-1]
-        a = x.astype(np.float64)
+        a = x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+        adjoint = a.swapaxes(-1, -2).conj()  # Hermitian for complex inputs
         if spec.structure == "symmetric":
-            return (a + a.swapaxes(-1, -2)) / 2
+            return (a + adjoint) / 2
         if spec.structure == "spd":
-            return a @ a.swapaxes(-1, -2) / n + np.eye(n)
+            return a @ adjoint / n + np.eye(n)
         return a + n * np.eye(n)
     return x

@@ -43,7 +43,7 @@ def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
     widen = dt.np_dtype if raw else dt.golden_dtype
     try:
         args, kwargs = _arguments(case, inputs, lambda i: i.value.astype(widen(dt.name_of(i.value.dtype))),
-                                  lambda k, v: widen(v) if k == "dtype" else v)
+                                  lambda k, v: widen(v) if k == "dtype" and v is not None else v)
         with np.errstate(all="ignore"):  # overflow to inf and NaN are goldens too
             return _as_tuple(fn(*args, **kwargs))
     except Exception as exc:  # a bug in our reference, reported on every cell of the case

@@ -98,7 +98,9 @@ class MLXTarget(Target):
     def param(self, key: str, value: Any) -> Any:
         import mlx.core as mx
 
-        return getattr(mx, "bool_" if value == "bool" else value) if key == "dtype" else value
+        if key != "dtype" or value is None:
+            return value
+        return getattr(mx, "bool_" if value == "bool" else value)
 
     def sync(self, outputs) -> None:
         import mlx.core as mx

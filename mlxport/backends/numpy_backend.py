@@ -37,4 +37,4 @@ class NumpyTarget(Target):
         return np.asarray(x)
 
     def param(self, key: str, value: Any) -> Any:
-        return dt.np_dtype(value) if key == "dtype" else value
+        return dt.np_dtype(value) if key == "dtype" and value is not None else value
