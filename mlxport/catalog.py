@@ -317,6 +317,11 @@ def _short(value) -> str:
     return str(value)
 
 
+def glob(pattern: str, text: str) -> bool:
+    """A shell glob in which ``[`` and ``]`` are literal, as they are in case ids."""
+    return fnmatch.fnmatchcase(text, re.sub(r"[\[\]]", lambda m: f"[{m.group()}]", pattern))
+
+
 def matches(rule: Rule, target: str, case_id: str) -> bool:
     """Whether a skip or divergence rule covers this target and case."""
-    return fnmatch.fnmatchcase(target, rule.target) and fnmatch.fnmatchcase(case_id, rule.cases)
+    return glob(rule.target, target) and glob(rule.cases, case_id)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import dtypes as dt
 from .backends import Target, discover
-from .catalog import load_files
+from .catalog import glob, load_files
 from .model import Case, InputError, TargetInfo
 
 
@@ -54,9 +52,7 @@ def select_cases(selection: Selection) -> list[Case]:
 
 
 def _op_matches(pattern: str, case: Case) -> bool:
-    """A shell glob on the op name or the case id; ``[`` and ``]`` are literal, as in ids."""
-    literal = re.sub(r"[\[\]]", lambda m: f"[{m.group()}]", pattern)
-    return fnmatch.fnmatchcase(case.op, literal) or fnmatch.fnmatchcase(case.id, literal)
+    return glob(pattern, case.op) or glob(pattern, case.id)
 
 
 def select_targets(selection: Selection) -> tuple[list[Target], list[TargetInfo]]:

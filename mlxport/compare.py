@@ -110,7 +110,8 @@ def _inexact_outcome(actual, want, tol) -> Outcome:
     nan_a, nan_e = _isnan(a), _isnan(e)
     finite = ~nan_a & ~nan_e & np.isfinite(a) & np.isfinite(e)
     err = np.where(finite, np.abs(a - e), 0.0)
-    bad = (nan_a != nan_e) | (~finite & ~nan_a & ~nan_e & (a != e))
+    infinite = ~finite & ~nan_a & ~nan_e
+    bad = (nan_a != nan_e) | (infinite & (_part_bad(a.real, e.real, tol) | _part_bad(a.imag, e.imag, tol)))
     bad |= finite & (err > tol.atol + tol.rtol * np.abs(e))
     mag = np.abs(e)
     rel = np.where(finite & (mag > 0), err / np.where(mag > 0, mag, 1), 0.0)
@@ -121,6 +122,13 @@ def _inexact_outcome(actual, want, tol) -> Outcome:
     if not bad.any():
         return Outcome(Status.PASS, max_abs_err=max_abs, max_rel_err=max_rel, max_ulp=max_ulp)
     return _mismatch(bad, actual, want, max_abs, max_rel, max_ulp, f"rtol {tol.rtol:g}, atol {tol.atol:g}")
+
+
+def _part_bad(a: np.ndarray, e: np.ndarray, tol: dt.Tolerance) -> np.ndarray:
+    """One real part of a value that is infinite somewhere: an infinite part must be equal, a
+    finite one within the tolerance (``inf+1.0000001j`` matches ``inf+1j``)."""
+    both_finite = np.isfinite(a) & np.isfinite(e)
+    return np.where(both_finite, np.abs(a - e) > tol.atol + tol.rtol * np.abs(e), a != e)
 
 
 def _wide(x: np.ndarray) -> np.ndarray:

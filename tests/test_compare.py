@@ -149,3 +149,13 @@ def test_partition_of_half_floats_with_infinities_and_nan(dtype):
     case = _case((dt.name_of(np.dtype(dtype)),), canonical="partition", params={"kth": 5, "axis": -1})
     shuffled = x[np.random.default_rng(0).permutation(x.size)]
     assert compare_outputs([shuffled], [x.astype(np.float64)], case, [x]).status is Status.PASS
+
+
+def test_complex_with_an_infinite_part_compares_the_other_part_within_tolerance():
+    tol = dt.default_tolerance("complex64")
+    near = np.complex64([complex(np.inf, 1.0000001)])
+    assert compare(near, np.complex128([complex(np.inf, 1.0)]), "complex64", tol).status is Status.PASS
+    far = np.complex64([complex(np.inf, 1.5)])
+    assert compare(far, np.complex128([complex(np.inf, 1.0)]), "complex64", tol).status is Status.MISMATCH
+    flipped = np.complex64([complex(-np.inf, 1.0)])
+    assert compare(flipped, np.complex128([complex(np.inf, 1.0)]), "complex64", tol).status is Status.MISMATCH
