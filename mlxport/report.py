@@ -75,21 +75,31 @@ def porting_debt(results: list[CellResult]) -> list[str]:
 
 
 def failures(results: list[CellResult], limit: int = 40) -> list[Text]:
-    """One line per cell that did not pass or skip, known divergences last."""
+    """One line per cell that did not pass or skip and has no recorded reason; then one line per
+    known divergence (op, target and reason), with its count, since its cells share the reason."""
     bad = [r for r in results if r.status not in (Status.PASS, Status.SKIP)]
-    bad.sort(key=lambda r: (r.known is not None, r.op, r.case, r.target))
-    lines = []
-    for r in bad[:limit]:
-        glyph, style = GLYPHS[r.status]
-        line = Text(f"{glyph} {r.status.value:<11} ", style=style)
-        line.append(f"{r.target} {r.case}: ", style="bold")
-        line.append(r.message or "")
+    lines = [_failure(r) for r in sorted((r for r in bad if not r.known), key=lambda r: (r.op, r.case, r.target))]
+    if len(lines) > limit:
+        lines = lines[:limit] + [Text(f"... and {len(lines) - limit} more; --json writes every cell", style="dim")]
+    groups: dict[tuple, list[CellResult]] = {}
+    for r in bad:
         if r.known:
-            line.append(f"  [known divergence: {r.known}]", style="dim")
+            groups.setdefault((r.op, r.target, r.status, r.known), []).append(r)
+    for (op, target, status, known), cells in sorted(groups.items(), key=lambda g: g[0][:2]):
+        glyph, style = GLYPHS[status]
+        line = Text(f"{glyph} {status.value:<11} ", style=style)
+        line.append(f"{target} {op} ×{len(cells)}", style="bold")
+        line.append(f" known divergence: {known}", style="dim")
         lines.append(line)
-    if len(bad) > limit:
-        lines.append(Text(f"... and {len(bad) - limit} more; --json writes every cell", style="dim"))
     return lines
+
+
+def _failure(r: CellResult) -> Text:
+    glyph, style = GLYPHS[r.status]
+    line = Text(f"{glyph} {r.status.value:<11} ", style=style)
+    line.append(f"{r.target} {r.case}: ", style="bold")
+    line.append(r.message or "")
+    return line
 
 
 def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo]) -> None:
