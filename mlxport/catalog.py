@@ -14,6 +14,7 @@ from . import dtypes as dt
 from . import references
 from .model import Case, InputError, InputSpec, Rule
 from .shapes import format_shapes, parse_shapes
+from .yamlfile import load_yaml
 
 VALUE_CLASSES = ("normal", "small", "large", "special")
 LAYOUTS = ("contiguous", "transposed", "strided")
@@ -36,32 +37,6 @@ INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted")
 MAX_ELEMENTS = 1 << 27
-
-
-class _LineLoader(yaml.SafeLoader):
-    """yaml.safe_load that remembers the line of every mapping and key, for error messages."""
-
-
-class _Located(dict):
-    line = 0
-    key_lines: dict = {}
-
-
-def _located_mapping(loader: _LineLoader, node: yaml.MappingNode):
-    mapping = _Located()
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {getattr(k, "value", None): k.start_mark.line + 1 for k, _ in node.value}
-    yield mapping
-    mapping.update(loader.construct_mapping(node))
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _located_mapping)
-# YAML 1.1 reads 1e-4 as a string; people writing tolerances mean the number (YAML 1.2 does too).
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
 
 
 @dataclass(frozen=True)
@@ -95,7 +70,7 @@ def load_files(paths: list[Path]) -> list[Case]:
 def load_file(path: Path) -> list[Case]:
     """The cases of one YAML file."""
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+        doc = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
@@ -117,38 +92,44 @@ def load_file(path: Path) -> list[Case]:
 
 
 def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
+    """Every case of one entry: variants x dtypes x shapes x values x layouts."""
     _check_fields(entry, ENTRY_FIELDS, where)
     if references.lookup(entry["op"]) is None:
         raise where.fail(entry, "op", "no reference function; numpy has none of this name either, "
                                       "so add one to mlxport/references/")
-    category = entry.get("category", category)
-    if not isinstance(category, str):
-        raise where.fail(entry, "category", "needs a category (here or at the top of the file)")
-    skips = _rules(entry, "skip", where)
-    divergences = _rules(entry, "divergence", where)
-    canonical = entry.get("canonical")
-    if canonical is not None and canonical not in CANONICAL:
-        raise where.fail(entry, "canonical", f"unknown canonicalisation {canonical!r}")
+    shared = _shared(entry, category, where)
     variants = entry.get("variants") or [{}]
     if not isinstance(variants, list):
         raise where.fail(entry, "variants", "must be a list")
+    return [case for variant in variants for case in _variant_cases(entry, variant, shared, where)]
+
+
+def _shared(entry: dict, category: str | None, where: _Where) -> dict:
+    """The Case fields that every variant of an entry shares."""
+    category = entry.get("category", category)
+    if not isinstance(category, str):
+        raise where.fail(entry, "category", "needs a category (here or at the top of the file)")
+    canonical = entry.get("canonical")
+    if canonical is not None and canonical not in CANONICAL:
+        raise where.fail(entry, "canonical", f"unknown canonicalisation {canonical!r}")
+    return {"op": entry["op"], "category": category, "canonical": canonical, "pack": bool(entry.get("pack")),
+            "skips": _rules(entry, "skip", where), "divergences": _rules(entry, "divergence", where)}
+
+
+def _variant_cases(entry: dict, variant: dict, shared: dict, where: _Where) -> list[Case]:
+    _check_fields(variant, VARIANT_FIELDS, where)
+    merged = {**entry, **variant, "params": {**(entry.get("params") or {}), **(variant.get("params") or {})}}
+    positional = _positional(merged, where)
+    source = f"{where.path}:{getattr(variant, 'line', 0) or entry.line}"
     cases = []
-    for variant in variants:
-        _check_fields(variant, VARIANT_FIELDS, where)
-        merged = {**entry, **variant, "params": {**(entry.get("params") or {}), **(variant.get("params") or {})}}
-        for combo in _combinations(merged, variant if variant else entry, where):
-            dtype, shapes, values, layout = combo
-            specs = _inputs(merged, shapes, dtype, values, layout, where)
-            case_id = _case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"])
-            params = {k: dtype if (k == "dtype" and v == "main") else v for k, v in merged["params"].items()}
-            cases.append(Case(
-                id=case_id, op=entry["op"], category=category, dtype=dtype, inputs=specs,
-                params=params, pack=bool(entry.get("pack")), out=_out(merged, specs, dtype, where),
-                positional=_positional(merged, where),
-                tolerance=_tolerance(merged, dtype, where), canonical=canonical,
-                skips=skips, divergences=divergences,
-                source=f"{where.path}:{getattr(variant, 'line', 0) or entry.line}",
-            ))
+    for dtype, shapes, values, layout in _combinations(merged, variant or entry, where):
+        specs = _inputs(merged, shapes, dtype, values, layout, where)
+        params = {k: dtype if (k == "dtype" and v == "main") else v for k, v in merged["params"].items()}
+        cases.append(Case(
+            id=_case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"]),
+            dtype=dtype, inputs=specs, params=params, out=_out(merged, specs, dtype, where),
+            positional=positional, tolerance=_tolerance(merged, dtype, where), source=source, **shared,
+        ))
     return cases
 
 

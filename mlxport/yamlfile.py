@@ -1,0 +1,38 @@
+"""``yaml.safe_load`` that remembers where each mapping and key stood, for one-line errors."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+
+class _LineLoader(yaml.SafeLoader):
+    """yaml.safe_load that remembers the line of every mapping and key, for error messages."""
+
+
+class _Located(dict):
+    line = 0
+    key_lines: dict = {}
+
+
+def _located_mapping(loader: _LineLoader, node: yaml.MappingNode):
+    mapping = _Located()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {getattr(k, "value", None): k.start_mark.line + 1 for k, _ in node.value}
+    yield mapping
+    mapping.update(loader.construct_mapping(node))
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _located_mapping)
+# YAML 1.1 reads 1e-4 as a string; people writing tolerances mean the number (YAML 1.2 does too).
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str):
+    """Parse ``text`` safely (no Python objects); mappings carry ``.line`` and ``.key_lines``."""
+    return yaml.load(text, Loader=_LineLoader)
