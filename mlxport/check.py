@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import dtypes as dt
+from . import journal, results
 from .backends import Target, discover
 from .catalog import glob, load_files
-from .model import Case, InputError, TargetInfo
+from .journal import journal_path
+from .model import Case, CellResult, InputError, TargetInfo
+from .pool import run_isolated
+from .runner import prepare_environment
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,16 @@ class Selection:
     ops: tuple[str, ...] = ()
     dtypes: tuple[str, ...] = ()
     case_dirs: tuple[Path, ...] = ()
+    shard: str | None = None  # "K/N": the K-th of N equal, disjoint parts of the cases
+
+    def to_json(self) -> dict:
+        return {"targets": list(self.targets), "ops": list(self.ops), "dtypes": list(self.dtypes),
+                "case_dirs": [str(d) for d in self.case_dirs], "shard": self.shard}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Selection":
+        return cls(tuple(data["targets"]), tuple(data["ops"]), tuple(data["dtypes"]),
+                   tuple(Path(d) for d in data["case_dirs"]), data.get("shard"))
 
 
 def builtin_cases() -> Path:
@@ -46,9 +61,21 @@ def select_cases(selection: Selection) -> list[Case]:
     for pattern in selection.ops:
         if not any(_op_matches(pattern, c) for c in cases):
             raise InputError(f"--ops {pattern}: matches no op or case id")
-    return [c for c in cases
-            if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
-            and (not selection.dtypes or c.dtype in selection.dtypes)]
+    chosen = [c for c in cases
+              if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
+              and (not selection.dtypes or c.dtype in selection.dtypes)]
+    if selection.shard:
+        k, n = parse_shard(selection.shard)
+        chosen = chosen[k - 1::n]
+    return chosen
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` -> (2, 4): the second of four shards."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise InputError(f"--shard {text}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(match.group(1)), int(match.group(2))
 
 
 def _op_matches(pattern: str, case: Case) -> bool:
@@ -71,3 +98,69 @@ def select_targets(selection: Selection) -> tuple[list[Target], list[TargetInfo]
     if not chosen:
         raise InputError("no target is available besides the numpy reference; pip install 'mlxport[cpu]'")
     return chosen, [infos[t.name] for t in known]
+
+
+DEFAULT_TIMEOUT = 60.0
+LAST_RUN = Path(".mlxport") / "last-run.json"  # the journal's home when --json is not given
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes, as opposed to what it covers."""
+
+    jobs: int = 1
+    timeout: float = DEFAULT_TIMEOUT
+    results: Path | None = None  # --json
+    resume: Path | None = None  # --resume
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run: every cell in catalog order, the targets' probes, where it was written."""
+
+    cells: list[CellResult]
+    infos: list[TargetInfo]
+    written: Path | None
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the finished cells are in the journal; ``resume`` finishes the run."""
+
+    def __init__(self, resume: Path, kept: int):
+        super().__init__(f"interrupted: {kept} finished cells kept; resume with: mlxport check --resume {resume}")
+        self.resume, self.kept = resume, kept
+
+
+def execute(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
+    """Run (or finish) a check in worker processes, journalling every cell as it finishes."""
+    env = prepare_environment()
+    path = options.resume or options.results or LAST_RUN
+    done: dict[tuple[str, str], CellResult] = {}
+    if options.resume:
+        header, done = journal.read(journal_path(path))
+        selection = Selection.from_json(header["selection"])
+    elif journal_path(path).exists():
+        journal_path(path).unlink()  # a new run does not inherit an old journal
+    cases = select_cases(selection)
+    targets, infos = select_targets(selection)
+    cells = [(c, t) for c in cases for t in targets]
+    todo = [cell for cell in cells if (cell[0].id, cell[1].name) not in done]
+    record = journal.Journal(journal_path(path), {"selection": selection.to_json(), "env": env})
+
+    def finished(index: int, result: CellResult) -> None:
+        record.append(result)
+        done[(result.case, result.target)] = result
+        on_result(result)
+
+    try:
+        run_isolated(todo, targets, options.jobs, options.timeout, finished)
+    except KeyboardInterrupt:
+        raise Interrupted(path, len(done)) from None
+    finally:
+        record.close()
+    ordered = [done[(c.id, t.name)] for c, t in cells]
+    written = path if (options.results or options.resume) else None
+    if written:
+        results.write(written, results.document(ordered, infos, env))
+    journal_path(path).unlink()
+    return Run(ordered, infos, written)

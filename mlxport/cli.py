@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import report, results
-from .check import Selection, select_cases, select_targets
+from . import report
+from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -65,26 +65,33 @@ def check(
     ops: List[str] = OpsOpt,
     dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes, e.g. float16,bfloat16"),
     cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder; repeatable"),
+    timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run"),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="worker processes for CPU targets"),
+    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: run the K-th of N parts"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the results file here"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="finish the interrupted run of this results file"),
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
-    from .runner import prepare_environment, run
-
-    env = prepare_environment()
     selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
-                          tuple(cases_dirs))
-    cases = select_cases(selection)
-    targets, infos = select_targets(selection)
-    cells = []
+                          tuple(cases_dirs), shard)
+    if resume and (selection != Selection() or json_path):
+        raise InputError("--resume: takes the selection and results file of the interrupted run; "
+                         "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
     with _progress() as progress:
-        task = progress.add_task("checking", total=len(cases) * len(targets))
-        for cell in run(cases, targets):
-            cells.append(cell)
+        task = progress.add_task("checking", total=None)
+
+        def advance(cell) -> None:
             progress.update(task, advance=1, description=cell.case[:48])
-    report.print_check(out, cells, infos)
-    if json_path:
-        results.write(json_path, results.document(cells, infos, env))
-        out.print(f"results: {json_path}")
+
+        try:
+            run = execute(selection, RunOptions(jobs, timeout, json_path, resume), advance)
+        except Interrupted as exc:
+            progress.stop()
+            err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
+            raise typer.Exit(130)
+    report.print_check(out, run.cells, run.infos)
+    if run.written:
+        out.print(f"results: {run.written}")
 
 
 def _progress() -> Progress:

@@ -54,6 +54,6 @@ def document(results: list[CellResult], targets: list[TargetInfo], env: dict) ->
 def write(path: Path, doc: dict) -> None:
     """Write atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(doc, indent=1) + "\n")
-    partial.replace(path)
+    temporary = path.with_name(path.name + ".tmp")  # not ".partial": that is the journal
+    temporary.write_text(json.dumps(doc, indent=1) + "\n")
+    temporary.replace(path)

@@ -41,6 +41,7 @@ class Target:
 
     framework = "?"
     is_reference = False
+    spec = ""  # the "module:factory" that made it, set by discover()
 
     def __init__(self, device: str):
         self.device = device
@@ -98,7 +99,9 @@ def discover() -> list[Target]:
         raise InputError(f"no backends in the entry-point group {GROUP}: is mlxport installed (pip install -e .)?")
     targets: list[Target] = []
     for ep in found:
-        targets.extend(ep.load()())
+        for target in ep.load()():
+            target.spec = ep.value  # how a worker process rebuilds it
+            targets.append(target)
     return targets
 
 

@@ -1,0 +1,153 @@
+"""Cells run in worker processes, so a kernel that segfaults, aborts or hangs costs one cell.
+
+A worker is reused across cells. A CPU target shares ``jobs`` workers; a GPU target (any other
+device) gets one worker of its own, so two cells never compete for one device. A worker that dies
+makes its cell ``crash``; one that runs past ``timeout`` is killed and its cell is ``timeout``.
+Either way the worker is replaced and the run goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Callable, Iterator, Sequence
+
+from .backends import Target
+from .model import Case, CellResult, Status
+
+Cell = tuple[Case, Target]
+
+
+def lane(target: Target) -> str:
+    """Which workers may run a target: the shared CPU lane, or the target's own device."""
+    return "cpu" if target.device == "cpu" else target.name
+
+
+# Cells sent ahead to a worker: the next one waits in its pipe while it runs the first, so the
+# round trip to the parent does not idle it. Only the first can be the one that crashed or hung.
+DEPTH = 2
+
+
+@dataclass
+class _Worker:
+    lane: str
+    process: multiprocessing.Process
+    conn: object
+    cells: deque = field(default_factory=deque)  # (index, cell) sent and not yet answered
+    deadline: float = 0.0  # of the first of ``cells``
+    sent: str | None = None  # the id of the last case sent
+
+
+@dataclass
+class Pool:
+    """Worker processes keyed by lane; ``run`` yields (index, result) as cells finish."""
+
+    targets: Sequence[Target]
+    jobs: int = 1
+    timeout: float = 60.0
+    workers: list[_Worker] = field(default_factory=list)
+
+    def run(self, cells: Sequence[Cell]) -> Iterator[tuple[int, CellResult]]:
+        pending: dict[str, deque] = {}
+        for index, cell in enumerate(cells):
+            pending.setdefault(lane(cell[1]), deque()).append((index, cell))
+        try:
+            while any(pending.values()) or any(w.cells for w in self.workers):
+                self._assign(pending)
+                yield from self._collect(pending)
+        finally:
+            self.close()
+
+    def _assign(self, pending: dict[str, deque]) -> None:
+        """Fill each worker of a lane up to DEPTH cells, starting workers as the lane allows."""
+        for name, queue in pending.items():
+            while queue and (worker := self._free(name)) is not None:
+                index, cell = queue.popleft()
+                # Cells come case by case: send a case once, and then only its target.
+                same = worker.sent == cell[0].id
+                worker.conn.send((index, None if same else cell[0], cell[1].name))
+                worker.sent = cell[0].id
+                if not worker.cells:
+                    worker.deadline = time.monotonic() + self.timeout
+                worker.cells.append((index, cell))
+
+    def _free(self, name: str) -> _Worker | None:
+        mine = [w for w in self.workers if w.lane == name]
+        if len(mine) < (self.jobs if name == "cpu" else 1) and all(w.cells for w in mine):
+            return self._start(name)
+        return min((w for w in mine if len(w.cells) < DEPTH), key=lambda w: len(w.cells), default=None)
+
+    def _start(self, name: str) -> _Worker:
+        from .worker import main
+
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding a GPU
+        parent, child = context.Pipe()
+        specs = [(t.spec, t.name) for t in self.targets]
+        process = context.Process(target=main, args=(child, specs), daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(name, process, parent)
+        self.workers.append(worker)
+        return worker
+
+    def _collect(self, pending: dict[str, deque]) -> Iterator[tuple[int, CellResult]]:
+        """Wait for the first busy worker to answer, die or run out of time."""
+        busy = [w for w in self.workers if w.cells]
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                     timeout=max(0.0, min(w.deadline for w in busy) - time.monotonic()))
+        for worker in busy:
+            if worker.conn in ready and worker.conn.poll():
+                try:
+                    yield worker.conn.recv()
+                    worker.cells.popleft()
+                    worker.deadline = time.monotonic() + self.timeout
+                    continue
+                except (EOFError, OSError):
+                    pass
+            index, (case, target) = worker.cells[0]
+            if worker.process.sentinel in ready or not worker.process.is_alive():
+                yield index, _died(case, target, worker.process)
+            elif time.monotonic() >= worker.deadline:
+                yield index, _result(case, target, Status.TIMEOUT,
+                                     f"[{case.op}] did not finish within {self.timeout:g} s; worker killed")
+            else:
+                continue
+            worker.cells.popleft()
+            pending[worker.lane].extendleft(reversed(worker.cells))  # sent ahead, never started
+            self._retire(worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        self.workers.remove(worker)
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            self._retire(worker)
+
+
+def _died(case: Case, target: Target, process) -> CellResult:
+    process.join(timeout=5)
+    code = process.exitcode
+    if code is not None and code < 0:
+        how = f"signal {signal.Signals(-code).name}"
+    else:
+        how = f"exit status {code}"
+    return _result(case, target, Status.CRASH, f"[{case.op}] the worker running it died: {how}")
+
+
+def _result(case: Case, target: Target, status: Status, message: str) -> CellResult:
+    return CellResult(case=case.id, op=case.op, dtype=case.dtype, target=target.name,
+                      status=status, message=message)
+
+
+def run_isolated(cells: Sequence[Cell], targets: Sequence[Target], jobs: int, timeout: float,
+                 on_result: Callable[[int, CellResult], None]) -> None:
+    """Run ``cells`` in workers, calling ``on_result`` for each as it finishes."""
+    for index, result in Pool(targets, jobs, timeout).run(cells):
+        on_result(index, result)
