@@ -40,6 +40,7 @@ class _Worker:
     cells: deque = field(default_factory=deque)  # (index, cell) sent and not yet answered
     deadline: float = 0.0  # of the first of ``cells``
     sent: str | None = None  # the id of the last case sent
+    broken: bool = False  # a send failed: it is dead, and takes no more cells
 
 
 @dataclass
@@ -69,7 +70,14 @@ class Pool:
                 index, cell = queue.popleft()
                 # Cells come case by case: send a case once, and then only its target.
                 same = worker.sent == cell[0].id
-                worker.conn.send((index, None if same else cell[0], cell[1].name))
+                try:
+                    worker.conn.send((index, None if same else cell[0], cell[1].name))
+                except OSError:  # it died; _collect reports the cell it was running
+                    queue.appendleft((index, cell))
+                    worker.broken = True
+                    if not worker.cells:
+                        self._retire(worker)
+                    continue
                 worker.sent = cell[0].id
                 if not worker.cells:
                     worker.deadline = time.monotonic() + self.timeout
@@ -79,7 +87,8 @@ class Pool:
         mine = [w for w in self.workers if w.lane == name]
         if len(mine) < (self.jobs if name == "cpu" else 1) and all(w.cells for w in mine):
             return self._start(name)
-        return min((w for w in mine if len(w.cells) < DEPTH), key=lambda w: len(w.cells), default=None)
+        usable = (w for w in mine if len(w.cells) < DEPTH and not w.broken)
+        return min(usable, key=lambda w: len(w.cells), default=None)
 
     def _start(self, name: str) -> _Worker:
         from .worker import main

@@ -33,6 +33,26 @@ _LineLoader.add_implicit_resolver(
 )
 
 
+# Aliases let a small file describe a huge tree (the "billion laughs"); no case file needs more.
+MAX_NODES = 1_000_000
+
+
 def load_yaml(text: str):
-    """Parse ``text`` safely (no Python objects); mappings carry ``.line`` and ``.key_lines``."""
-    return yaml.load(text, Loader=_LineLoader)
+    """Parse ``text`` safely (no Python objects); mappings carry ``.line`` and ``.key_lines``.
+    A document whose aliases expand past MAX_NODES is refused before anything walks it."""
+    doc = yaml.load(text, Loader=_LineLoader)
+    _check_size(doc)
+    return doc
+
+
+def _check_size(doc) -> None:
+    seen, stack = 0, [doc]
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise yaml.YAMLError(f"the document expands to more than {MAX_NODES:,} nodes (an alias bomb?)")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
