@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Sequence
 
 from .backends import Target
 from .model import Case, CellResult, Status
+from .runner import known_reason
 
 Cell = tuple[Case, Target]
 
@@ -152,7 +153,7 @@ def _died(case: Case, target: Target, process) -> CellResult:
 
 def _result(case: Case, target: Target, status: Status, message: str) -> CellResult:
     return CellResult(case=case.id, op=case.op, dtype=case.dtype, target=target.name,
-                      status=status, message=message)
+                      status=status, message=message, known=known_reason(case, target.name, status))
 
 
 def run_isolated(cells: Sequence[Cell], targets: Sequence[Target], jobs: int, timeout: float,

@@ -54,14 +54,19 @@ def run_cell(target: Target, case: Case, inputs: list[Input], expected) -> CellR
     """One case on one target: skip, unsupported, error, or compared with the golden."""
     start = time.perf_counter()
     outcome = _outcome(target, case, inputs, expected)
-    known = None
-    if outcome.status in (Status.MISMATCH, Status.ERROR):
-        known = next((r.reason for r in case.divergences if matches(r, target.name, case.id)), None)
+    known = known_reason(case, target.name, outcome.status)
     return CellResult(
         case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
         message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
         max_ulp=outcome.max_ulp, known=known, seconds=round(time.perf_counter() - start, 6),
     )
+
+
+def known_reason(case: Case, target: str, status: Status) -> str | None:
+    """The recorded reason of a cell that failed the way a divergence entry says MLX does."""
+    if status not in (Status.MISMATCH, Status.ERROR, Status.CRASH, Status.TIMEOUT):
+        return None
+    return next((r.reason for r in case.divergences if matches(r, target, case.id)), None)
 
 
 def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> Outcome:
