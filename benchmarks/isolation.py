@@ -1,5 +1,6 @@
-"""The cost of running cells in worker processes: the whole catalog in-process, then through
-the pool with --jobs 1 and 2, on every available non-reference target.
+"""The cost of running cells in worker processes. The cells that crash or hang are found first
+(they cannot run in-process at all); the rest run in-process, then through the pool with
+--jobs 1 and 2, on every available non-reference target.
 
     python benchmarks/isolation.py [--ops GLOB]...
 """
@@ -10,24 +11,36 @@ import sys
 import time
 
 from mlxport.check import Selection, select_cases, select_targets
+from mlxport.inputs import generate
+from mlxport.model import Status
 from mlxport.pool import run_isolated
-from mlxport.runner import prepare_environment, run
+from mlxport.runner import golden, prepare_environment, run_cell
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _inline(cells) -> None:
+    for case, target in cells:
+        inputs = generate(case)
+        run_cell(target, case, inputs, golden(case, inputs))
 
 
 def main(ops: tuple[str, ...]) -> None:
     prepare_environment()
     selection = Selection(ops=ops)
-    cases = select_cases(selection)
     targets, _ = select_targets(selection)
-    cells = [(c, t) for c in cases for t in targets]
-    start = time.perf_counter()
-    inline = list(run(cases, targets))
-    base = time.perf_counter() - start
-    print(f"{len(inline)} cells in-process: {base:.1f} s")
+    cells = [(c, t) for c in select_cases(selection) for t in targets]
+    fatal = set()
+    run_isolated(cells, targets, 2, 60.0, lambda i, r: r.status in (Status.CRASH, Status.TIMEOUT) and fatal.add(i))
+    safe = [cell for i, cell in enumerate(cells) if i not in fatal]
+    base = _timed(lambda: _inline(safe))
+    print(f"{len(safe)} cells ({len(fatal)} that crash or hang left out) in-process: {base:.1f} s")
     for jobs in (1, 2):
-        start = time.perf_counter()
-        run_isolated(cells, targets, jobs, 60.0, lambda index, result: None)
-        took = time.perf_counter() - start
+        took = _timed(lambda: run_isolated(safe, targets, jobs, 60.0, lambda i, r: None))
         print(f"isolated --jobs {jobs}: {took:.1f} s ({100 * (took - base) / base:+.0f}% vs in-process)")
 
 
