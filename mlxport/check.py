@@ -139,10 +139,10 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     if options.resume:
         header, done = journal.read(journal_path(path))
         selection = Selection.from_json(header["selection"])
-    elif journal_path(path).exists():
-        journal_path(path).unlink()  # a new run does not inherit an old journal
     cases = select_cases(selection)
     targets, infos = select_targets(selection)
+    if not options.resume and journal_path(path).exists():
+        journal_path(path).unlink()  # a new run does not inherit an old journal
     cells = [(c, t) for c in cases for t in targets]
     todo = [cell for cell in cells if (cell[0].id, cell[1].name) not in done]
     record = journal.Journal(journal_path(path), {"selection": selection.to_json(), "env": env})
