@@ -163,4 +163,6 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     if written:
         results.write(written, results.document(ordered, infos, env))
     journal_path(path).unlink()
+    if path == LAST_RUN and not any(LAST_RUN.parent.iterdir()):
+        LAST_RUN.parent.rmdir()  # leave no empty folder behind a run that wrote no file
     return Run(ordered, infos, written)

@@ -103,8 +103,3 @@ def discover() -> list[Target]:
             target.spec = ep.value  # how a worker process rebuilds it
             targets.append(target)
     return targets
-
-
-def probe_all(targets: list[Target]) -> list[TargetInfo]:
-    """The probe of each target, in order."""
-    return [t.probe() for t in targets]
