@@ -10,6 +10,7 @@ from . import dtypes as dt
 from . import journal, results
 from .backends import Target, discover
 from .catalog import glob, load_files
+from .gates import apply_xfails
 from .journal import journal_path
 from .model import Case, CellResult, InputError, TargetInfo
 from .pool import run_isolated
@@ -112,6 +113,7 @@ class RunOptions:
     timeout: float = DEFAULT_TIMEOUT
     results: Path | None = None  # --json
     resume: Path | None = None  # --resume
+    xfails: tuple = ()  # gates.Xfail entries: their cells become xfail / xpass
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Run:
     cells: list[CellResult]
     infos: list[TargetInfo]
     written: Path | None
+    stale: tuple = ()  # xfail entries that matched no cell
 
 
 class Interrupted(Exception):
@@ -158,11 +161,11 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
         raise Interrupted(path, len(done)) from None
     finally:
         record.close()
-    ordered = [done[(c.id, t.name)] for c, t in cells]
+    ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
     written = path if (options.results or options.resume) else None
     if written:
         results.write(written, results.document(ordered, infos, env))
     journal_path(path).unlink()
     if path == LAST_RUN and not any(LAST_RUN.parent.iterdir()):
         LAST_RUN.parent.rmdir()  # leave no empty folder behind a run that wrote no file
-    return Run(ordered, infos, written)
+    return Run(ordered, infos, written, tuple(stale))

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import report
+from . import gates, report
 from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
 
@@ -70,6 +70,11 @@ def check(
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: run the K-th of N parts"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the results file here"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="finish the interrupted run of this results file"),
+    min_coverage: List[str] = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable"),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="fail on cells that passed in this results file"),
+    xfails: Optional[Path] = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason"),
+    strict_xfail: bool = typer.Option(False, "--strict-xfail", help="an xpass fails the gate"),
+    write_xfails: Optional[Path] = typer.Option(None, "--write-xfails", help="draft an xfails file from this run"),
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
     selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
@@ -77,6 +82,27 @@ def check(
     if resume and (selection != Selection() or json_path):
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
+    # Every gate input is read before the run, so a bad one costs nothing.
+    floors = gates.parse_min_coverage(min_coverage)
+    before = gates.read_baseline(baseline) if baseline else None
+    expected = tuple(gates.read_xfails(xfails)) if xfails else ()
+    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, expected))
+    report.print_check(out, run.cells, run.infos)
+    if run.written:
+        out.print(f"results: {run.written}")
+    if write_xfails:
+        count = gates.write_xfails(write_xfails, run.cells)
+        out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
+    if floors or before is not None or xfails:
+        verdict = gates.judge(run.cells, floors, before, list(run.stale), strict_xfail)
+        for line in verdict.lines:
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if verdict.failed:
+            raise typer.Exit(1)
+
+
+def _run(selection: Selection, options: RunOptions):
+    """``execute`` with a progress bar; Ctrl-C prints how to resume and exits 130."""
     with _progress() as progress:
         task = progress.add_task("checking", total=None)
 
@@ -84,14 +110,11 @@ def check(
             progress.update(task, advance=1, description=cell.case[:48])
 
         try:
-            run = execute(selection, RunOptions(jobs, timeout, json_path, resume), advance)
+            return execute(selection, options, advance)
         except Interrupted as exc:
             progress.stop()
             err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
             raise typer.Exit(130)
-    report.print_check(out, run.cells, run.infos)
-    if run.written:
-        out.print(f"results: {run.written}")
 
 
 def _progress() -> Progress:

@@ -1,0 +1,114 @@
+"""CI gates through the real CLI: coverage floors, baseline regressions, expected failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import read_json, run_cli
+
+pytest.importorskip("mlx.core")
+
+CASES = """
+category: test
+ops:
+  - {op: exp, dtypes: [float32, float16], shapes: ["(3,4)"], out: inexact, variants: [{name: gatetest}]}
+  - op: argmin
+    doc: declares numpy's int64, which MLX does not return; a mismatch on purpose
+    dtypes: [float32]
+    shapes: ["(5,7)"]
+    params: {axis: 1}
+    out: int64
+    variants: [{name: gatetest}]
+"""
+OURS = ["--target", "mlx:cpu", "--ops", "*,gatetest*"]
+BAD = "argmin[float32,(5,7),gatetest,axis=1]"
+GOOD = "exp[float32,(3,4),gatetest]"
+
+
+@pytest.fixture
+def cases(case_dir):
+    return str(case_dir("g.yaml", CASES))
+
+
+def _check(cases, *args):
+    return run_cli("check", "--cases", cases, *OURS, *args)
+
+
+@pytest.mark.parametrize("floor,code,line", [
+    ("50", 0, "ok: coverage mlx:cpu 66.7% (minimum 50%)"),
+    ("90", 1, "FAIL: coverage mlx:cpu 66.7% (minimum 90%)"),
+    ("mlx:cpu=90", 1, "FAIL: coverage mlx:cpu 66.7%"),
+    ("mlx:gpu=90", 0, "not run: mlx:gpu has no cells in this run"),
+])
+def test_min_coverage(cases, floor, code, line):
+    proc = _check(cases, "--min-coverage", floor)
+    assert proc.returncode == code and line in proc.stdout, proc.stdout + proc.stderr
+
+
+def _baseline(tmp_path, cases, edit) -> str:
+    path = tmp_path / "base.json"
+    assert _check(cases, "--json", str(path)).returncode == 0
+    doc = json.loads(path.read_text())
+    for r in doc["results"]:
+        r["status"] = edit.get(r["case"], r["status"])
+    doc["results"].append({"case": GOOD, "target": "mlx:gpu", "status": "pass"})  # a host not here
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_a_cell_that_passed_in_the_baseline_and_fails_now_is_a_regression(tmp_path, cases):
+    base = _baseline(tmp_path, cases, {BAD: "pass"})
+    proc = _check(cases, "--baseline", base, "--min-coverage", "50")
+    assert proc.returncode == 1
+    assert f"REGRESSION: mlx:cpu {BAD} passed in the baseline, now mismatch" in proc.stdout
+    assert "1 regressions, 0 newly passing" in proc.stdout  # mlx:gpu was not run: not a regression
+
+
+def test_newly_passing_cells_are_progress(tmp_path, cases):
+    base = _baseline(tmp_path, cases, {GOOD: "unsupported"})
+    proc = _check(cases, "--baseline", base)
+    assert proc.returncode == 0 and f"progress: mlx:cpu {GOOD} now passes (was unsupported)" in proc.stdout
+
+
+def test_expected_failures_stale_entries_and_xpass(tmp_path, cases):
+    xfails = tmp_path / "x.txt"
+    xfails.write_text(f"# expected\nmlx:cpu  {BAD}  # MLX returns uint32 indices\n"
+                      f"mlx:cpu  {GOOD}  # thought broken\nmlx:gpu  nothing*  # stale\n")
+    out = tmp_path / "r.json"
+    proc = _check(cases, "--xfails", str(xfails), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    status = {r["case"]: r["status"] for r in read_json(out)["results"]}
+    assert status[BAD] == "xfail" and status[GOOD] == "xpass"
+    assert "stale xfail (matches no cell): line 4: mlx:gpu  nothing*" in proc.stdout
+    assert f"xpass: mlx:cpu {GOOD} passes but is listed" in proc.stdout
+    assert read_json(out)["summary"]["mlx:cpu"]["coverage"] == round(1 / 3, 4)  # xfail is not a pass
+    strict = _check(cases, "--xfails", str(xfails), "--strict-xfail")
+    assert strict.returncode == 1 and f"FAIL: mlx:cpu {GOOD} passes but is listed" in strict.stdout
+
+
+def test_drafted_xfails_have_placeholders_that_the_gate_refuses(tmp_path, cases):
+    draft = tmp_path / "draft.txt"
+    proc = _check(cases, "--write-xfails", str(draft))
+    assert proc.returncode == 0 and "drafted 1 expected failures" in proc.stdout
+    assert BAD in draft.read_text()
+    refused = _check(cases, "--xfails", str(draft))
+    assert refused.returncode == 2 and "draft.txt:2: every expected failure needs a reason" in refused.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--min-coverage", "lots"], "--min-coverage lots: expected PCT or TARGET=PCT"),
+    (["--baseline", "/nonexistent.json"], "--baseline /nonexistent.json: unreadable"),
+    (["--xfails", "/nonexistent.txt"], "--xfails /nonexistent.txt: cannot read"),
+])
+def test_bad_gate_inputs_are_one_line_and_exit_2(cases, args, message):
+    proc = _check(cases, *args)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_a_corrupt_baseline_is_refused(tmp_path, cases):
+    bad = tmp_path / "b.json"
+    bad.write_text('{"schema": "mlxport.results/1", "results": [{"case": 1}]}')
+    proc = _check(cases, "--baseline", str(bad))
+    assert proc.returncode == 2 and "unreadable or not a results file" in proc.stderr
