@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import gates, report
+from . import gates, report, results
 from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
 
@@ -93,12 +93,52 @@ def check(
     if write_xfails:
         count = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
-    if floors or before is not None or xfails:
-        verdict = gates.judge(run.cells, floors, before, list(run.stale), strict_xfail)
-        for line in verdict.lines:
-            out.print(line, markup=False, highlight=False, soft_wrap=True)
-        if verdict.failed:
-            raise typer.Exit(1)
+    _gate(run.cells, floors, before, list(run.stale), strict_xfail, asked=bool(xfails))
+
+
+@app.command("merge")
+def merge_files(
+    files: List[Path] = typer.Argument(..., help="results files, from several machines or shards"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write the merged results file here"),
+    min_coverage: List[str] = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable"),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="fail on cells that passed in this results file"),
+) -> None:
+    """Merge results files into one matrix: one column per target per machine."""
+    from . import merge
+    from .model import CellResult, TargetInfo
+
+    floors = gates.parse_min_coverage(min_coverage)
+    before = gates.read_baseline(baseline) if baseline else None
+    doc = merge.merge([merge.load(f) for f in files])
+    cells = [CellResult.from_json(r) for r in doc["results"]]
+    infos = [TargetInfo(**{k: t.get(k) for k in ("name", "framework", "device", "available", "reason",
+                                                   "framework_version", "device_name")}) for t in doc["targets"]]
+    report.print_check(out, cells, infos)
+    if json_path:
+        results.write(json_path, doc)
+        out.print(f"merged results: {json_path}")
+    _gate(cells, floors, before, [], False)
+
+
+@app.command("diff")
+def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
+               new: Path = typer.Argument(..., help="the later results file")) -> None:
+    """List the cells whose status changed between two results files."""
+    from . import merge
+
+    for line in merge.diff(merge.load(old), merge.load(new)):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _gate(cells, floors, before, stale, strict_xfail: bool, asked: bool = False) -> None:
+    """Print the verdict of the gates that were asked for; a failed gate exits 1."""
+    if not (floors or before is not None or asked):
+        return
+    verdict = gates.judge(cells, floors, before, stale, strict_xfail)
+    for line in verdict.lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if verdict.failed:
+        raise typer.Exit(1)
 
 
 def _run(selection: Selection, options: RunOptions):

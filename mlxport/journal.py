@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .model import CellResult, InputError, Status
+from .model import CellResult, InputError
 
 SCHEMA = "mlxport.journal/1"
 
@@ -58,7 +58,7 @@ def read(path: Path) -> tuple[dict, dict[tuple[str, str], CellResult]]:
     done = {}
     for number, record in enumerate(records[1:], 2):
         try:
-            result = CellResult(**{**record, "status": Status(record["status"])})
+            result = CellResult.from_json(record)
         except (TypeError, ValueError, KeyError) as exc:
             raise InputError(f"--resume {path}:{number}: corrupt journal line ({exc})") from None
         done[(result.case, result.target)] = result

@@ -148,3 +148,8 @@ class CellResult:
 
     def to_json(self) -> dict:
         return {**self.__dict__, "status": self.status.value}
+
+    @classmethod
+    def from_json(cls, record: dict) -> "CellResult":
+        """The inverse of :meth:`to_json`; raises KeyError, TypeError or ValueError on bad data."""
+        return cls(**{**record, "status": Status(record["status"])})

@@ -33,7 +33,7 @@ def summarize(results: Iterable[CellResult]) -> dict[str, dict]:
 
 def host() -> dict:
     """Where the run happened."""
-    return {"platform": platform.platform(), "python": platform.python_version(),
+    return {"name": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
             "cpu": cpu_name(), "cores": os.cpu_count()}
 
 

@@ -1,0 +1,72 @@
+"""One results file from many: CI jobs on several machines (or shards of one catalog) merge into
+one matrix. ``diff`` lists the cells whose status changed between two results files."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from . import __version__
+from .model import CellResult, InputError
+from .results import SCHEMA, summarize
+
+
+def load(path: Path) -> dict:
+    """A results file, checked enough to merge: its schema, and results that parse."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise ValueError(f"schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {SCHEMA}")
+        for record in doc["results"]:
+            CellResult.from_json(record)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: unreadable or not a results file: {exc}") from None
+    return doc
+
+
+def host_name(doc: dict) -> str:
+    host = doc.get("host") or {}
+    return host.get("name") or host.get("platform") or "unknown-host"
+
+
+def merge(docs: list[dict]) -> dict:
+    """One results document. A target that ran on several hosts gets one column per host,
+    ``mlx:gpu@host``; shards of one host merge into one column. A cell twice is an error."""
+    hosts: dict[str, set[str]] = {}
+    for doc in docs:
+        for record in doc["results"]:
+            hosts.setdefault(record["target"], set()).add(host_name(doc))
+
+    def column(target: str, doc: dict) -> str:
+        return f"{target}@{host_name(doc)}" if len(hosts.get(target, ())) > 1 else target
+
+    cells, targets, seen = [], {}, set()
+    for doc in docs:
+        for info in doc.get("targets", []):
+            if info["name"] in hosts:
+                targets.setdefault(column(info["name"], doc), {**info, "name": column(info["name"], doc)})
+        for record in doc["results"]:
+            cell = CellResult.from_json({**record, "target": column(record["target"], doc)})
+            if (cell.case, cell.target) in seen:
+                raise InputError(f"merge: {cell.case} on {cell.target} is in more than one file")
+            seen.add((cell.case, cell.target))
+            cells.append(cell)
+    return {"schema": SCHEMA, "tool": {"name": "mlxport", "version": __version__},
+            "created": max(d.get("created", "") for d in docs),
+            "host": {"merged": sorted({host_name(d) for d in docs})},
+            "targets": list(targets.values()), "results": [c.to_json() for c in cells],
+            "summary": summarize(cells)}
+
+
+def diff(old: dict, new: dict) -> list[str]:
+    """One line per cell whose status changed, then a count of cells in only one file."""
+    before = {(r["case"], r["target"]): r["status"] for r in old["results"]}
+    after = {(r["case"], r["target"]): r["status"] for r in new["results"]}
+    lines = [f"{target} {case}: {before[(case, target)]} -> {status}"
+             for (case, target), status in after.items()
+             if (case, target) in before and before[(case, target)] != status]
+    only = Counter("old" if k in before else "new" for k in set(before) ^ set(after))
+    lines.append(f"{len(lines)} cells changed status; {only['old']} only in the old file, "
+                 f"{only['new']} only in the new one")
+    return lines
