@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dtypes as dt
@@ -124,6 +124,7 @@ class Run:
     infos: list[TargetInfo]
     written: Path | None
     stale: tuple = ()  # xfail entries that matched no cell
+    env: dict = field(default_factory=dict)
 
 
 class Interrupted(Exception):
@@ -168,4 +169,4 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     journal_path(path).unlink()
     if path == LAST_RUN and not any(LAST_RUN.parent.iterdir()):
         LAST_RUN.parent.rmdir()  # leave no empty folder behind a run that wrote no file
-    return Run(ordered, infos, written, tuple(stale))
+    return Run(ordered, infos, written, tuple(stale), env)

@@ -23,6 +23,10 @@ out = Console()
 err = Console(stderr=True)
 
 TargetOpt = typer.Option([], "--target", help="framework:device, e.g. mlx:cpu; repeatable")
+JunitOpt = typer.Option(None, "--junit", help="write JUnit XML, a testcase per cell")
+MarkdownOpt = typer.Option(None, "--markdown", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+SvgOpt = typer.Option(None, "--svg", help="write the matrix as an SVG picture")
+HtmlOpt = typer.Option(None, "--html", help="write the matrix as HTML")
 OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
 
 
@@ -75,6 +79,8 @@ def check(
     xfails: Optional[Path] = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason"),
     strict_xfail: bool = typer.Option(False, "--strict-xfail", help="an xpass fails the gate"),
     write_xfails: Optional[Path] = typer.Option(None, "--write-xfails", help="draft an xfails file from this run"),
+    junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
+    svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
     selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
@@ -93,7 +99,9 @@ def check(
     if write_xfails:
         count = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
-    _gate(run.cells, floors, before, list(run.stale), strict_xfail, asked=bool(xfails))
+    verdict = gates.judge(run.cells, floors, before, list(run.stale), strict_xfail)
+    doc = results.document(run.cells, run.infos, run.env)
+    _finish(doc, verdict, bool(floors or before is not None or xfails), (junit, markdown, svg, html))
 
 
 @app.command("merge")
@@ -102,22 +110,22 @@ def merge_files(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the merged results file here"),
     min_coverage: List[str] = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable"),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="fail on cells that passed in this results file"),
+    junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
+    svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
 ) -> None:
     """Merge results files into one matrix: one column per target per machine."""
-    from . import merge
-    from .model import CellResult, TargetInfo
+    from . import exports, merge
 
     floors = gates.parse_min_coverage(min_coverage)
     before = gates.read_baseline(baseline) if baseline else None
     doc = merge.merge([merge.load(f) for f in files])
-    cells = [CellResult.from_json(r) for r in doc["results"]]
-    infos = [TargetInfo(**{k: t.get(k) for k in ("name", "framework", "device", "available", "reason",
-                                                   "framework_version", "device_name")}) for t in doc["targets"]]
+    cells, infos = exports.cells_and_infos(doc)
     report.print_check(out, cells, infos)
     if json_path:
         results.write(json_path, doc)
         out.print(f"merged results: {json_path}")
-    _gate(cells, floors, before, [], False)
+    verdict = gates.judge(cells, floors, before, [], False)
+    _finish(doc, verdict, bool(floors or before is not None), (junit, markdown, svg, html))
 
 
 @app.command("diff")
@@ -130,14 +138,19 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _gate(cells, floors, before, stale, strict_xfail: bool, asked: bool = False) -> None:
-    """Print the verdict of the gates that were asked for; a failed gate exits 1."""
-    if not (floors or before is not None or asked):
-        return
-    verdict = gates.judge(cells, floors, before, stale, strict_xfail)
-    for line in verdict.lines:
+def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple) -> None:
+    """Write the asked-for reports, print the gates' verdict; a failed gate exits 1."""
+    from . import exports
+
+    lines = list(verdict.lines) if gated else []
+    writers = (exports.junit, lambda d: exports.markdown(d, lines), exports.svg, exports.html)
+    for path, write in zip(paths, writers):
+        if path:
+            path.write_text(write(doc), encoding="utf-8")
+            out.print(f"wrote {path}", markup=False, highlight=False)
+    for line in lines:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
-    if verdict.failed:
+    if gated and verdict.failed:
         raise typer.Exit(1)
 
 

@@ -22,15 +22,13 @@ ERRORS = (Status.ERROR, Status.CRASH, Status.TIMEOUT, Status.UNSUPPORTED)
 SKIPPED = (Status.SKIP, Status.XFAIL)
 DETAILS_LIMIT = 50
 
-_CELL_FIELDS = {f.name for f in dataclasses.fields(CellResult)}
 _TARGET_FIELDS = {f.name for f in dataclasses.fields(TargetInfo)}
 
 
 def cells_and_infos(doc: dict) -> tuple[list[CellResult], list[TargetInfo]]:
     """The cells and targets of a results document; a target named only by its cells gets an
     info made from its name (``mlx:cpu`` -> framework ``mlx``, device ``cpu``)."""
-    cells = [CellResult(**{k: v for k, v in r.items() if k in _CELL_FIELDS} | {"status": Status(r["status"])})
-             for r in doc.get("results", [])]
+    cells = [CellResult.from_json(r) for r in doc.get("results", [])]
     infos = [TargetInfo(**{k: v for k, v in t.items() if k in _TARGET_FIELDS}) for t in doc.get("targets", [])]
     known = {i.name for i in infos}
     for name in dict.fromkeys(c.target for c in cells):

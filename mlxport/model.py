@@ -151,5 +151,7 @@ class CellResult:
 
     @classmethod
     def from_json(cls, record: dict) -> "CellResult":
-        """The inverse of :meth:`to_json`; raises KeyError, TypeError or ValueError on bad data."""
-        return cls(**{**record, "status": Status(record["status"])})
+        """The inverse of :meth:`to_json`, ignoring fields a newer schema added; raises
+        KeyError, TypeError or ValueError on bad data."""
+        known = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, "status": Status(record["status"])})

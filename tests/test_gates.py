@@ -112,3 +112,19 @@ def test_a_corrupt_baseline_is_refused(tmp_path, cases):
     bad.write_text('{"schema": "mlxport.results/1", "results": [{"case": 1}]}')
     proc = _check(cases, "--baseline", str(bad))
     assert proc.returncode == 2 and "unreadable or not a results file" in proc.stderr
+
+
+def test_check_writes_junit_markdown_svg_and_html(tmp_path, cases):
+    import xml.etree.ElementTree as ET
+
+    paths = {ext: tmp_path / f"r.{ext}" for ext in ("xml", "md", "svg", "html")}
+    proc = _check(cases, "--junit", str(paths["xml"]), "--markdown", str(paths["md"]), "--svg", str(paths["svg"]),
+                  "--html", str(paths["html"]), "--min-coverage", "90")
+    assert proc.returncode == 1  # the gate still decides the exit status
+    suite = ET.parse(paths["xml"]).getroot().find("testsuite")
+    assert suite.get("name") == "mlx:cpu" and suite.get("tests") == "3" and suite.get("failures") == "1"
+    assert f"mlxport check --target mlx:cpu --ops '{BAD}'" in paths["xml"].read_text()
+    summary = paths["md"].read_text(encoding="utf-8")
+    assert "| mlx:cpu | 3 | 2 | 1 |" in summary and "FAIL: coverage mlx:cpu 66.7%" in summary
+    assert paths["svg"].read_text(encoding="utf-8").startswith("<svg") and "argmin" in paths["svg"].read_text(encoding="utf-8")
+    assert "argmin" in paths["html"].read_text(encoding="utf-8")
