@@ -110,6 +110,8 @@ def merge_files(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the merged results file here"),
     min_coverage: List[str] = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable"),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="fail on cells that passed in this results file"),
+    xfails: Optional[Path] = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason"),
+    strict_xfail: bool = typer.Option(False, "--strict-xfail", help="an xpass fails the gate"),
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
 ) -> None:
@@ -118,14 +120,17 @@ def merge_files(
 
     floors = gates.parse_min_coverage(min_coverage)
     before = gates.read_baseline(baseline) if baseline else None
+    expected = gates.read_xfails(xfails) if xfails else []
     doc = merge.merge([merge.load(f) for f in files])
     cells, infos = exports.cells_and_infos(doc)
+    cells, stale = gates.apply_xfails(cells, expected)
+    doc = {**doc, "results": [c.to_json() for c in cells], "summary": results.summarize(cells)}
     report.print_check(out, cells, infos)
     if json_path:
         results.write(json_path, doc)
         out.print(f"merged results: {json_path}")
-    verdict = gates.judge(cells, floors, before, [], False)
-    _finish(doc, verdict, bool(floors or before is not None), (junit, markdown, svg, html))
+    verdict = gates.judge(cells, floors, before, stale, strict_xfail)
+    _finish(doc, verdict, bool(floors or before is not None or xfails), (junit, markdown, svg, html))
 
 
 @app.command("diff")

@@ -87,3 +87,15 @@ def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
     (tmp_path / "x.json").write_text("[]")
     proc = run_cli("diff", str(tmp_path / "x.json"), str(tmp_path / "x.json"))
     assert proc.returncode == 2 and "x.json: unreadable or not a results file" in proc.stderr
+
+
+def test_merge_applies_expected_failures(tmp_path, shards):
+    (a, b), full = shards
+    bad = next(r for r in read_json(full)["results"] if r["status"] != "pass")
+    xfails = tmp_path / "x.txt"
+    xfails.write_text(f"mlx:cpu  {bad['case']}  # known\nmlx:gpu  *  # stale here\n")
+    out = tmp_path / "m.json"
+    proc = run_cli("merge", str(a), str(b), "--xfails", str(xfails), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert {r["case"]: r["status"] for r in read_json(out)["results"]}[bad["case"]] == "xfail"
+    assert "stale xfail (matches no cell): line 2" in proc.stdout
