@@ -14,7 +14,7 @@ from typing import Sequence
 from rich.console import Console
 
 from .model import CellResult, Status, TargetInfo
-from .report import GLYPHS, LEGEND, cell_text, matrix, summary_table
+from .report import GLYPHS, LEGEND, cell_text, counts_by_cell, matrix, summary_table
 from .results import summarize
 
 FAILURES = (Status.MISMATCH, Status.XPASS)
@@ -79,14 +79,6 @@ def _testcase(suite: ET.Element, cell: CellResult) -> None:
         return
     lines = [message] + ([f"known: {cell.known}"] if cell.known else []) + [f"reproduce: {reproduce(cell)}"]
     element.text = "\n".join(lines)
-
-
-def counts_by_cell(cells: list[CellResult]) -> dict[tuple[str, str], Counter]:
-    """The status counts of each (op, target) cell of the matrix."""
-    by_cell: dict[tuple[str, str], Counter] = {}
-    for c in cells:
-        by_cell.setdefault((c.op, c.target), Counter())[c.status] += 1
-    return by_cell
 
 
 def markdown(doc: dict, gate_lines: Sequence[str] = ()) -> str:

@@ -36,11 +36,17 @@ def cell_text(counts: Counter) -> Text:
     return text
 
 
+def counts_by_cell(cells: list[CellResult]) -> dict[tuple[str, str], Counter]:
+    """The status counts of each (op, target) cell of the matrix."""
+    by_cell: dict[tuple[str, str], Counter] = {}
+    for c in cells:
+        by_cell.setdefault((c.op, c.target), Counter())[c.status] += 1
+    return by_cell
+
+
 def matrix(results: list[CellResult], infos: list[TargetInfo]) -> Table:
     """A row per op, a column per target (headed by its device's real name)."""
-    by_cell: dict[tuple[str, str], Counter] = {}
-    for r in results:
-        by_cell.setdefault((r.op, r.target), Counter())[r.status] += 1
+    by_cell = counts_by_cell(results)
     table = Table(title="mlxport check")
     table.add_column("op", style="bold")
     for info in infos:
