@@ -27,6 +27,10 @@ JunitOpt = typer.Option(None, "--junit", help="write JUnit XML, a testcase per c
 MarkdownOpt = typer.Option(None, "--markdown", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
 SvgOpt = typer.Option(None, "--svg", help="write the matrix as an SVG picture")
 HtmlOpt = typer.Option(None, "--html", help="write the matrix as HTML")
+MinCoverageOpt = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable")
+BaselineOpt = typer.Option(None, "--baseline", help="fail on cells that passed in this results file")
+XfailsOpt = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason")
+StrictXfailOpt = typer.Option(False, "--strict-xfail", help="an xpass fails the gate")
 OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
 
 
@@ -74,10 +78,8 @@ def check(
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: run the K-th of N parts"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the results file here"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="finish the interrupted run of this results file"),
-    min_coverage: List[str] = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable"),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="fail on cells that passed in this results file"),
-    xfails: Optional[Path] = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason"),
-    strict_xfail: bool = typer.Option(False, "--strict-xfail", help="an xpass fails the gate"),
+    min_coverage: List[str] = MinCoverageOpt, baseline: Optional[Path] = BaselineOpt,
+    xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt,
     write_xfails: Optional[Path] = typer.Option(None, "--write-xfails", help="draft an xfails file from this run"),
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
@@ -88,49 +90,42 @@ def check(
     if resume and (selection != Selection() or json_path):
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
-    # Every gate input is read before the run, so a bad one costs nothing.
-    floors = gates.parse_min_coverage(min_coverage)
-    before = gates.read_baseline(baseline) if baseline else None
-    expected = tuple(gates.read_xfails(xfails)) if xfails else ()
-    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, expected))
+    asked = gates.read_inputs(min_coverage, baseline, xfails)  # before the run: a bad one costs nothing
+    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, asked.xfails))
     report.print_check(out, run.cells, run.infos)
     if run.written:
         out.print(f"results: {run.written}")
     if write_xfails:
         count = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
-    verdict = gates.judge(run.cells, floors, before, list(run.stale), strict_xfail)
+    verdict = gates.judge(run.cells, asked, list(run.stale), strict_xfail)
     doc = results.document(run.cells, run.infos, run.env)
-    _finish(doc, verdict, bool(floors or before is not None or xfails), (junit, markdown, svg, html))
+    _finish(doc, verdict, asked.any, (junit, markdown, svg, html))
 
 
 @app.command("merge")
 def merge_files(
     files: List[Path] = typer.Argument(..., help="results files, from several machines or shards"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the merged results file here"),
-    min_coverage: List[str] = typer.Option([], "--min-coverage", help="PCT or TARGET=PCT; repeatable"),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="fail on cells that passed in this results file"),
-    xfails: Optional[Path] = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason"),
-    strict_xfail: bool = typer.Option(False, "--strict-xfail", help="an xpass fails the gate"),
+    min_coverage: List[str] = MinCoverageOpt, baseline: Optional[Path] = BaselineOpt,
+    xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt,
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
 ) -> None:
     """Merge results files into one matrix: one column per target per machine."""
     from . import exports, merge
 
-    floors = gates.parse_min_coverage(min_coverage)
-    before = gates.read_baseline(baseline) if baseline else None
-    expected = gates.read_xfails(xfails) if xfails else []
-    doc = merge.merge([merge.load(f) for f in files])
+    asked = gates.read_inputs(min_coverage, baseline, xfails)
+    doc = merge.merge([results.load(f) for f in files])
     cells, infos = exports.cells_and_infos(doc)
-    cells, stale = gates.apply_xfails(cells, expected)
+    cells, stale = gates.apply_xfails(cells, list(asked.xfails))
     doc = {**doc, "results": [c.to_json() for c in cells], "summary": results.summarize(cells)}
     report.print_check(out, cells, infos)
     if json_path:
         results.write(json_path, doc)
         out.print(f"merged results: {json_path}")
-    verdict = gates.judge(cells, floors, before, stale, strict_xfail)
-    _finish(doc, verdict, bool(floors or before is not None or xfails), (junit, markdown, svg, html))
+    verdict = gates.judge(cells, asked, stale, strict_xfail)
+    _finish(doc, verdict, asked.any, (junit, markdown, svg, html))
 
 
 @app.command("diff")
@@ -139,7 +134,7 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
     """List the cells whose status changed between two results files."""
     from . import merge
 
-    for line in merge.diff(merge.load(old), merge.load(new)):
+    for line in merge.diff(results.load(old), results.load(new)):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 

@@ -3,14 +3,13 @@ failures as data. Pure functions over cell results; the CLI turns a failed gate 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .catalog import glob
 from .model import CellResult, InputError, Status
-from .results import summarize
+from .results import load, summarize
 
 PLACEHOLDER = "TODO: say why this is expected to fail"
 FAILING = (Status.MISMATCH, Status.UNSUPPORTED, Status.ERROR, Status.CRASH, Status.TIMEOUT)
@@ -82,13 +81,8 @@ def write_xfails(path: Path, cells: list[CellResult]) -> int:
 
 def read_baseline(path: Path) -> dict[tuple[str, str], Status]:
     """The status of every cell of a results file, by (case, target)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("schema") != "mlxport.results/1":
-            raise ValueError(f"schema {doc.get('schema')!r}, expected mlxport.results/1")
-        return {(r["case"], r["target"]): Status(r["status"]) for r in doc["results"]}
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"--baseline {path}: unreadable or not a results file: {exc}") from None
+    doc = load(path, f"--baseline {path}")
+    return {(r["case"], r["target"]): Status(r["status"]) for r in doc["results"]}
 
 
 def parse_min_coverage(specs: list[str]) -> dict[str | None, float]:
@@ -102,9 +96,29 @@ def parse_min_coverage(specs: list[str]) -> dict[str | None, float]:
     return floors
 
 
-def judge(cells: list[CellResult], floors: dict[str | None, float],
-          baseline: dict[tuple[str, str], Status] | None, stale: list[Xfail], strict_xfail: bool) -> Verdict:
+@dataclass(frozen=True)
+class Inputs:
+    """The gates' inputs as the flags gave them, read and checked before any run."""
+
+    floors: dict
+    baseline: dict | None
+    xfails: tuple[Xfail, ...]
+
+    @property
+    def any(self) -> bool:
+        """Whether any gate was asked for (without one, a run always exits 0)."""
+        return bool(self.floors or self.baseline is not None or self.xfails)
+
+
+def read_inputs(min_coverage: list[str], baseline: Path | None, xfails: Path | None) -> Inputs:
+    """Parse ``--min-coverage``, read ``--baseline`` and ``--xfails``; a bad one is exit 2."""
+    return Inputs(parse_min_coverage(min_coverage), read_baseline(baseline) if baseline else None,
+                  tuple(read_xfails(xfails)) if xfails else ())
+
+
+def judge(cells: list[CellResult], asked: Inputs, stale: list[Xfail], strict_xfail: bool) -> Verdict:
     """Every gate that was asked for, over the run's cells."""
+    floors, baseline = asked.floors, asked.baseline
     lines: list[str] = []
     failed = False
     summary = summarize(cells)

@@ -3,26 +3,11 @@ one matrix. ``diff`` lists the cells whose status changed between two results fi
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 
 from . import __version__
 from .model import CellResult, InputError
 from .results import SCHEMA, summarize
-
-
-def load(path: Path) -> dict:
-    """A results file, checked enough to merge: its schema, and results that parse."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-            raise ValueError(f"schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {SCHEMA}")
-        for record in doc["results"]:
-            CellResult.from_json(record)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: unreadable or not a results file: {exc}") from None
-    return doc
 
 
 def host_name(doc: dict) -> str:
@@ -47,7 +32,10 @@ def merge(docs: list[dict]) -> dict:
             if info["name"] in hosts:
                 targets.setdefault(column(info["name"], doc), {**info, "name": column(info["name"], doc)})
         for record in doc["results"]:
-            cell = CellResult.from_json({**record, "target": column(record["target"], doc)})
+            try:
+                cell = CellResult.from_json({**record, "target": column(record["target"], doc)})
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(f"merge: {record.get('case')}: not a whole result ({exc})") from None
             if (cell.case, cell.target) in seen:
                 raise InputError(f"merge: {cell.case} on {cell.target} is in more than one file")
             seen.add((cell.case, cell.target))

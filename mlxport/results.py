@@ -12,7 +12,7 @@ from typing import Iterable
 
 from . import __version__
 from .hostinfo import cpu_name
-from .model import CellResult, Status, TargetInfo
+from .model import CellResult, InputError, Status, TargetInfo
 
 SCHEMA = "mlxport.results/1"
 
@@ -49,6 +49,20 @@ def document(results: list[CellResult], targets: list[TargetInfo], env: dict) ->
         "results": [r.to_json() for r in results],
         "summary": summarize(results),
     }
+
+
+def load(path: Path, label: str | None = None) -> dict:
+    """A results file, checked: its schema, and a case, target and status word in every result.
+    ``label`` names it in the one-line error (``--baseline PATH``); the path alone by default."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise ValueError(f"schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {SCHEMA}")
+        for record in doc["results"]:
+            record["case"], record["target"], Status(record["status"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{label or path}: unreadable or not a results file: {exc}") from None
+    return doc
 
 
 def write(path: Path, doc: dict) -> None:
