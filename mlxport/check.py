@@ -124,7 +124,7 @@ class Run:
     infos: list[TargetInfo]
     written: Path | None
     stale: tuple = ()  # xfail entries that matched no cell
-    env: dict = field(default_factory=dict)
+    doc: dict = field(default_factory=dict)  # the results document, written or not
 
 
 class Interrupted(Exception):
@@ -164,9 +164,10 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
         record.close()
     ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
     written = path if (options.results or options.resume) else None
+    doc = results.document(ordered, infos, env)
     if written:
-        results.write(written, results.document(ordered, infos, env))
+        results.write(written, doc)
     journal_path(path).unlink()
     if path == LAST_RUN and not any(LAST_RUN.parent.iterdir()):
         LAST_RUN.parent.rmdir()  # leave no empty folder behind a run that wrote no file
-    return Run(ordered, infos, written, tuple(stale), env)
+    return Run(ordered, infos, written, tuple(stale), doc)

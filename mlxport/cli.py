@@ -99,8 +99,7 @@ def check(
         count = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
     verdict = gates.judge(run.cells, asked, list(run.stale), strict_xfail)
-    doc = results.document(run.cells, run.infos, run.env)
-    _finish(doc, verdict, asked.any, (junit, markdown, svg, html))
+    _finish(run.doc, verdict, asked.any, (junit, markdown, svg, html))
 
 
 @app.command("merge")
