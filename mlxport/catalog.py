@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import itertools
 import re
@@ -30,7 +31,7 @@ DTYPE_GROUPS = {
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
                 "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
-                "positional"}
+                "positional", "aliases", "supports"}
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
                   "tolerance", "doc", "positional"}
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
@@ -101,7 +102,29 @@ def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
     variants = entry.get("variants") or [{}]
     if not isinstance(variants, list):
         raise where.fail(entry, "variants", "must be a list")
-    return [case for variant in variants for case in _variant_cases(entry, variant, shared, where)]
+    cases = [case for variant in variants for case in _variant_cases(entry, variant, shared, where)]
+    return cases + [c for alias in _aliases(entry, where) for c in _renamed(cases, alias)]
+
+
+def _aliases(entry: dict, where: _Where) -> list[str]:
+    """Other public names of the op (``acos`` of ``arccos``); each runs every case under its name."""
+    aliases = entry.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise where.fail(entry, "aliases", "a list of other names of this op, e.g. [acos]")
+    return aliases
+
+
+def _renamed(cases: list[Case], alias: str) -> list[Case]:
+    """The cases of an op under its alias: same inputs and golden, ids and rules renamed."""
+    def rename(text: str, op: str) -> str:
+        return alias + text[len(op):] if text.startswith(op + "[") else text
+
+    def rules(rs, op):
+        return tuple(dataclasses.replace(r, cases=rename(r.cases, op)) for r in rs)
+
+    return [dataclasses.replace(c, id=rename(c.id, c.op), op=alias, reference=c.reference or c.op,
+                                skips=rules(c.skips, c.op), divergences=rules(c.divergences, c.op))
+            for c in cases]
 
 
 def _shared(entry: dict, category: str | None, where: _Where) -> dict:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import dtypes as dt
 from . import journal, results
+from .api import NOT_APPLICABLE
 from .backends import Target, discover
 from .catalog import glob, load_files
 from .gates import apply_xfails
@@ -50,7 +51,7 @@ def case_files(extra: tuple[Path, ...]) -> list[Path]:
         if not folder.is_dir():
             raise InputError(f"--cases {folder}: not a folder")
         files += sorted(folder.glob("*.yaml"))
-    return files
+    return [f for f in files if f.name != NOT_APPLICABLE]
 
 
 def select_cases(selection: Selection) -> list[Case]:

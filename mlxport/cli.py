@@ -48,9 +48,13 @@ def devices(as_json: bool = typer.Option(False, "--json", help="print JSON")) ->
 
 @app.command("list")
 def list_ops(ops: List[str] = OpsOpt, as_json: bool = typer.Option(False, "--json", help="print JSON"),
-             cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder")) -> None:
+             cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder"),
+             uncovered: bool = typer.Option(False, "--uncovered", help="MLX functions with no case and no "
+                                                                       "not-applicable entry")) -> None:
     """The catalog: op, category, dtypes, number of cases."""
     cases = select_cases(Selection(ops=tuple(ops), case_dirs=tuple(cases_dirs)))
+    if uncovered:
+        return _print_uncovered({c.op for c in cases}, cases_dirs, as_json)
     rows: dict[str, dict] = {}
     for c in cases:
         row = rows.setdefault(c.op, {"op": c.op, "category": c.category, "dtypes": [], "cases": 0})
@@ -65,6 +69,23 @@ def list_ops(ops: List[str] = OpsOpt, as_json: bool = typer.Option(False, "--jso
     for r in rows.values():
         table.add_row(r["op"], r["category"], " ".join(r["dtypes"]), str(r["cases"]))
     out.print(table)
+
+
+def _print_uncovered(ops: set[str], cases_dirs: List[Path], as_json: bool) -> None:
+    """The public MLX functions in neither the catalog nor a not-applicable list, one a line."""
+    from . import api
+    from .check import builtin_cases
+
+    found = api.coverage(ops, api.not_applicable([builtin_cases(), *cases_dirs]), api.public_functions())
+    if as_json:
+        print(json.dumps({"uncovered": found.uncovered, "stale": found.stale, "both": found.both}, indent=1))
+        return
+    for name in found.uncovered:
+        out.print(name, markup=False, highlight=False)
+    for name in found.stale:
+        out.print(f"stale not-applicable entry: {name} is no function of this MLX", markup=False, highlight=False)
+    for name in found.both:
+        out.print(f"not-applicable entry {name} has cases too", markup=False, highlight=False)
 
 
 @app.command()

@@ -92,6 +92,7 @@ class Case:
     skips: tuple[Rule, ...] = ()
     divergences: tuple[Rule, ...] = ()
     source: str = ""
+    reference: str | None = None  # the op whose golden this is (an alias's original); None: op
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def run(cases: Sequence[Case], targets: Sequence[Target]) -> Iterator[CellResult
 
 def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
     """The reference outputs of ``case``, computed wide; the exception if the reference fails."""
-    fn = references.lookup(case.op)
+    fn = references.lookup(case.reference or case.op)
     # A raw reference (view: a reinterpretation of bits) takes the inputs in their own dtypes.
     raw = getattr(fn, "raw", False)
     widen = dt.np_dtype if raw else dt.golden_dtype
