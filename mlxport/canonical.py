@@ -113,3 +113,38 @@ def _svd(actual, expected, inputs, params):
     if len(actual) == 1:  # compute_uv=False: the singular values are unique
         return actual, expected, False
     return list(fix(*actual)), list(fix(*expected)), False
+
+
+def _nearest_order(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """For each row, the indices of ``actual`` that put it in ``expected``'s order: each golden
+    value, largest first, takes the nearest actual value not yet taken."""
+    flat_a, flat_e = actual.reshape(-1, actual.shape[-1]), expected.reshape(-1, expected.shape[-1])
+    order = np.zeros(flat_a.shape, dtype=np.int64)
+    for row, (a, e) in enumerate(zip(flat_a, flat_e)):
+        free = np.ones(len(a), dtype=bool)
+        for i in np.argsort(-np.abs(e), kind="stable"):
+            distance = np.where(free, np.abs(np.nan_to_num(a - e[i], nan=np.inf)), np.inf)
+            order[row, i] = j = int(np.argmin(distance))
+            free[j] = False
+    return order.reshape(actual.shape)
+
+
+def _unit_phase(columns: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """Each column divided by the phase of its entry at row ``pick``."""
+    entry = np.take_along_axis(columns, pick, axis=-2)
+    magnitude = np.abs(entry)
+    return columns * np.where(magnitude > 0, np.conj(entry) / np.where(magnitude > 0, magnitude, 1), 1)
+
+
+@form("general_eig")
+def _general_eig(actual, expected, inputs, params):
+    """eig of a general matrix: eigenvalues in the golden's order, and each eigenvector (a unit
+    column, unique up to a complex phase) turned so that the entry where the golden's column is
+    largest is real and positive, on both sides."""
+    order = _nearest_order(actual[0], expected[0])
+    actual[0] = np.take_along_axis(actual[0], order, axis=-1)
+    if len(actual) == 2:
+        actual[1] = np.take_along_axis(actual[1], order[..., None, :], axis=-1)
+        pick = np.argmax(np.abs(expected[1]), axis=-2)[..., None, :]
+        actual[1], expected[1] = _unit_phase(actual[1], pick), _unit_phase(expected[1], pick)
+    return actual, expected, False

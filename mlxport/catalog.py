@@ -36,7 +36,7 @@ VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "lay
                   "tolerance", "doc", "positional"}
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
-CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted")
+CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted", "general_eig")
 MAX_ELEMENTS = 1 << 27
 
 

@@ -86,3 +86,18 @@ def _plu(m):
 def lu(a):
     """(p, L, U) with A = L[p, :] @ U, MLX's convention."""
     return _batched(_plu, a)
+
+
+@reference("linalg.eig")
+def eig(a):
+    """Eigenvalues and unit eigenvectors, always complex as MLX returns them (numpy returns a real
+    result when every eigenvalue is real). Order and phases are not unique: compare with
+    ``canonical: general_eig``."""
+    w, v = np.linalg.eig(a)
+    return w.astype(np.complex128), v.astype(np.complex128)
+
+
+@reference("linalg.eigvals")
+def eigvals(a):
+    """The eigenvalues, always complex; compare with ``canonical: general_eig``."""
+    return np.linalg.eigvals(a).astype(np.complex128)

@@ -261,3 +261,12 @@ def hadamard_transform(a, scale=None):
 def addmm(c, a, b, alpha=1.0, beta=1.0):
     """``alpha * (a @ b) + beta * c``."""
     return alpha * np.matmul(a, b) + beta * c
+
+
+@reference("fast.cross_entropy")
+def cross_entropy(logits, targets):
+    """``logsumexp(logits, -1) - logits[..., target]`` for class-index targets."""
+    top = np.max(logits, axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    lse = np.log(np.sum(np.exp(logits - top), axis=-1)) + top[..., 0]
+    return lse - np.take_along_axis(logits, targets[..., None].astype(np.int64), axis=-1)[..., 0]

@@ -197,3 +197,60 @@ def quantized_matmul(x, w, scales, biases=None, transpose=True, group_size=None,
     dense = dequantize(w, scales, biases, group_size=group_size, bits=bits, mode=mode)
     dense = np.swapaxes(dense, -1, -2) if transpose else dense
     return np.matmul(np.asarray(x, dtype=np.float64), dense)
+
+
+@reference("to_fp8")
+def to_fp8(x):
+    """E4M3 (fn) bytes: nearest-even, finite overflow and ±inf saturating to ±448 (E4M3 has no
+    infinity), NaN to the NaN byte 0x7F with its sign."""
+    x32 = np.asarray(x, dtype=np.float32)
+    return np.where(np.isnan(x32), 0x7F | (np.signbit(x32).astype(np.uint8) << 7), e4m3_encode(x32))
+
+
+@reference("from_fp8")
+def from_fp8(x, dtype=None):
+    """The value of each E4M3 byte (0x7F and 0xFF are NaN), rounded to ``dtype`` by the comparison."""
+    return e4m3_decode(x)
+
+
+def _dense(w, scales, biases, transpose, group_size, bits, mode, global_scale=None) -> np.ndarray:
+    dense = dequantize(w, scales, biases, group_size=group_size, bits=bits, mode=mode,
+                       global_scale=global_scale)
+    return np.swapaxes(dense, -1, -2) if transpose else dense
+
+
+@reference("gather_qmm")
+def gather_qmm(x, w, scales, biases=None, lhs_indices=None, rhs_indices=None, transpose=True,
+               group_size=None, bits=None, mode="affine", global_scale=None, sorted_indices=False):
+    """``gather_mm`` of ``x`` and the dequantized (and, by default, transposed) ``w``."""
+    from .nn import gather_mm
+
+    dense = _dense(w, scales, biases, transpose, group_size, bits, mode, global_scale)
+    return gather_mm(np.asarray(x, np.float64), dense, lhs_indices, rhs_indices)
+
+
+def _requantized(x, group_size, bits, mode, global_scale) -> np.ndarray:
+    """``x`` through quantize and dequantize: what a kernel that quantizes it on the fly sees."""
+    packed = quantize(x, group_size, bits, mode, global_scale=global_scale)
+    return dequantize(*packed, group_size=group_size, bits=bits, mode=mode, global_scale=global_scale)
+
+
+@reference("qqmm")
+def qqmm(x, w, scales=None, group_size=None, bits=None, mode="nvfp4", global_scale_x=None,
+         global_scale_w=None):
+    """``q(x) @ w.T``: ``x`` quantized on the fly, ``w`` dequantized if packed, else quantized."""
+    return gather_qqmm(x, w, scales, None, None, group_size, bits, mode, global_scale_x, global_scale_w)
+
+
+@reference("gather_qqmm")
+def gather_qqmm(x, w, scales=None, lhs_indices=None, rhs_indices=None, group_size=None, bits=None,
+                mode="nvfp4", global_scale_x=None, global_scale_w=None, sorted_indices=False):
+    """``gather_mm(q(x), q(w).T)``, ``q`` a quantize-dequantize round trip (or the stored ``w``)."""
+    from .nn import gather_mm
+
+    xq = _requantized(x, group_size, bits, mode, global_scale_x)
+    if scales is None:
+        dense = np.swapaxes(_requantized(w, group_size, bits, mode, global_scale_w), -1, -2)
+    else:
+        dense = _dense(w, scales, None, True, group_size, bits, mode, global_scale_w)
+    return gather_mm(xq, dense, lhs_indices, rhs_indices)

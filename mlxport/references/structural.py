@@ -70,10 +70,7 @@ reference("at.minimum")(_scatter(np.minimum))
 def slice_update(a, update, start_indices, axes):
     """``a`` with ``update`` written at ``start_indices`` along ``axes`` (in-bounds starts only)."""
     out = a.copy()
-    window = [slice(None)] * a.ndim
-    for start, axis in zip(np.ravel(start_indices), axes):
-        window[axis] = slice(int(start), int(start) + update.shape[axis])
-    out[tuple(window)] = update
+    out[_window(a.ndim, start_indices, axes, [update.shape[axis] for axis in axes])] = update
     return out
 
 
@@ -120,6 +117,12 @@ def astype(a, dtype):
     return a.astype(dtype)
 
 
+@reference("asarray")
+def asarray(a, dtype=None, copy=None):
+    """mx.asarray of an array: itself, or cast to ``dtype`` as astype casts."""
+    return a.copy() if dtype is None else astype(a, dtype)
+
+
 _WIDE = {"i": np.int64, "u": np.int64, "b": np.int64, "c": np.complex128}
 
 
@@ -150,3 +153,83 @@ def view(a, dtype):
     change splits or joins the last axis. MLX views a non-contiguous array's logical elements,
     so it is made contiguous first (numpy would refuse a strided last axis)."""
     return np.array(a, order="C").view(dtype)
+
+
+def _window(ndim: int, start_indices, axes, sizes) -> tuple:
+    """The index of a box of ``sizes`` at ``start_indices`` along ``axes`` (in-bounds starts)."""
+    window = [slice(None)] * ndim
+    for start, axis, size in zip(np.ravel(start_indices), axes, sizes):
+        window[axis] = slice(int(start), int(start) + size)
+    return tuple(window)
+
+
+@reference("slice")
+def slice_(a, start_indices, axes, slice_size):
+    """MLX's dynamic slice: the box of shape ``slice_size`` (every axis) that starts at
+    ``start_indices`` (an array) on ``axes`` and at 0 on the others."""
+    starts = np.zeros(a.ndim, dtype=np.int64)
+    starts[list(axes)] = np.ravel(start_indices)
+    return a[_window(a.ndim, starts, range(a.ndim), slice_size)]
+
+
+@reference("contiguous")
+def contiguous(a, allow_col_major=False):
+    """The same values, in a row-contiguous copy."""
+    return np.ascontiguousarray(a)
+
+
+@reference("depends")
+def depends(inputs, dependencies):
+    """``inputs`` unchanged: the dependency only orders the graph."""
+    return inputs
+
+
+@reference("positive")
+def positive(a):
+    """A copy; numpy's positive refuses bool, MLX's returns it unchanged."""
+    return a.copy()
+
+
+@reference("trunc")
+def trunc(a):
+    """Rounding toward zero; integers and bools are already whole."""
+    return a.copy() if a.dtype.kind in "biu" else np.trunc(a)
+
+
+@reference("allclose")
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """A 0-d bool array, as MLX returns (numpy returns a Python bool)."""
+    return np.array(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@reference("array_equal")
+def array_equal(a, b, equal_nan=False):
+    """A 0-d bool array, as MLX returns (numpy returns a Python bool)."""
+    return np.array(np.array_equal(a, b, equal_nan=equal_nan))
+
+
+@reference("minmax")
+def minmax(a, axis=None, keepdims=False):
+    """``(min, max)`` over ``axis``, NaN propagating as in min and max."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return np.min(a, axis=axis, keepdims=keepdims), np.max(a, axis=axis, keepdims=keepdims)
+
+
+@reference("unique")
+def unique(a, size, return_index=False, return_inverse=False, return_counts=False, fill_value=None):
+    """MLX's fixed-size unique: the ``size`` smallest sorted unique values of flattened ``a``
+    (NaNs each distinct), padded with ``fill_value`` (default the first unique value), the
+    padded index taking the first entry's, the padded counts 0, and ``inverse`` clamped to
+    ``size - 1`` when the output is truncated."""
+    values, index, inverse, counts = np.unique(a.reshape(-1), return_index=True, return_inverse=True,
+                                               return_counts=True, equal_nan=False)
+    n = len(values)
+
+    def fit(x, pad):
+        return np.concatenate([x[:size], np.full(max(size - n, 0), pad, dtype=x.dtype)])
+
+    out = [fit(values, values[0] if fill_value is None and n else (fill_value or 0))]
+    out += [fit(index, index[0] if n else 0)] if return_index else []
+    out += [np.minimum(inverse, max(size - 1, 0)).reshape(a.shape)] if return_inverse else []
+    out += [fit(counts, 0)] if return_counts else []
+    return tuple(out) if len(out) > 1 else out[0]
