@@ -8,6 +8,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -70,6 +71,11 @@ def load_files(paths: list[Path]) -> list[Case]:
 
 def load_file(path: Path) -> list[Case]:
     """The cases of one YAML file."""
+    return [case for entry, category, where in entries(path) for case in _expand(entry, category, where)]
+
+
+def entries(path: Path) -> Iterator[tuple[dict, str | None, "_Where"]]:
+    """The entries of one YAML file, each with the file's category and its place, unexpanded."""
     try:
         doc = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -84,12 +90,10 @@ def load_file(path: Path) -> list[Case]:
     unknown = set(doc) - {"ops", "category", "doc"}
     if unknown:
         raise where.fail(doc, sorted(unknown)[0], "unknown field")
-    cases = []
     for entry in doc["ops"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
             raise where.fail(entry, None, "each entry needs a string 'op'")
-        cases.extend(_expand(entry, doc.get("category"), _Where(path, entry["op"], entry.line)))
-    return cases
+        yield entry, doc.get("category"), _Where(path, entry["op"], entry.line)
 
 
 def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
@@ -99,6 +103,7 @@ def _expand(entry: dict, category: str | None, where: _Where) -> list[Case]:
         raise where.fail(entry, "op", "no reference function; numpy has none of this name either, "
                                       "so add one to mlxport/references/")
     shared = _shared(entry, category, where)
+    supports(entry, where)  # validated here, used by the dtype probe
     variants = entry.get("variants") or [{}]
     if not isinstance(variants, list):
         raise where.fail(entry, "variants", "must be a list")
@@ -112,6 +117,36 @@ def _aliases(entry: dict, where: _Where) -> list[str]:
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
         raise where.fail(entry, "aliases", "a list of other names of this op, e.g. [acos]")
     return aliases
+
+
+def supports(entry: dict, where: _Where) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The ``supports`` rules of an entry: (target glob, dtypes) pairs, in file order."""
+    rules = entry.get("supports") or {}
+    if not isinstance(rules, dict):
+        raise where.fail(entry, "supports", "a mapping of target glob to dtypes, e.g. {'mlx:cpu': [float32]}")
+    # An empty list is a declaration too: the op runs in no dtype there (qqmm on the CPU).
+    return tuple((str(t), tuple(_dtypes(rules, rules, where, t) if rules[t] != [] else ())) for t in rules)
+
+
+def declared_dtypes(entry: dict, where: _Where) -> tuple[str, ...]:
+    """The dtypes an entry's cases use: what it declares where no ``supports`` rule says more."""
+    variants = entry.get("variants") or [{}]
+    return tuple(dict.fromkeys(d for v in variants for d in _dtypes({**entry, **v}, v or entry, where)))
+
+
+def probe_cases(entry: dict, category: str | None, where: _Where) -> list[Case]:
+    """The entry's first variant at its first shape in each of MLX's dtypes, normal values and
+    contiguous, under the op's name and each alias: the cases of the dtype probe."""
+    variant = dict((entry.get("variants") or [{}])[0])
+    merged = {**entry, **variant, "params": {**(entry.get("params") or {}), **(variant.get("params") or {})}}
+    shapes = variant.get("shapes") or entry.get("shapes") or []
+    arrays = len(parse_shapes(shapes[0], MAX_ELEMENTS)) if shapes else 0
+    if not any(i.get("dtype", "main") == "main" for i in merged.get("inputs") or [{}] * arrays) \
+            and merged["params"].get("dtype") != "main":
+        return []  # the case dtype reaches nothing (random.normal's is its key's): nothing to vary
+    variant.update(dtypes=["all"], shapes=shapes[:1], values=["normal"], layouts=["contiguous"])
+    cases = _variant_cases(entry, variant, _shared(entry, category, where), where)
+    return cases + [c for alias in _aliases(entry, where) for c in _renamed(cases, alias)]
 
 
 def _renamed(cases: list[Case], alias: str) -> list[Case]:
@@ -172,15 +207,15 @@ def _combinations(merged: dict, node, where: _Where):
     return itertools.product(dtypes, parsed, values, layouts)
 
 
-def _dtypes(merged: dict, node, where: _Where) -> list[str]:
-    names = merged.get("dtypes")
+def _dtypes(merged: dict, node, where: _Where, key: str = "dtypes") -> list[str]:
+    names = merged.get(key)
     if not isinstance(names, list) or not names:
-        raise where.fail(node, "dtypes", "a non-empty list of dtypes or groups (all, floats, ...)")
+        raise where.fail(node, key, "a non-empty list of dtypes or groups (all, floats, ...)")
     out: list[str] = []
     for name in names:
         group = DTYPE_GROUPS.get(name) or ((name,) if name in dt.DTYPES else None)
         if group is None:
-            raise where.fail(node, "dtypes", f"unknown dtype {name!r}")
+            raise where.fail(node, key, f"unknown dtype {name!r}")
         out.extend(d for d in group if d not in out)
     return out
 

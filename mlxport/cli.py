@@ -104,6 +104,9 @@ def check(
     write_xfails: Optional[Path] = typer.Option(None, "--write-xfails", help="draft an xfails file from this run"),
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
+    probe_dtypes: bool = typer.Option(False, "--probe-dtypes", help="also run each op in all 14 dtypes "
+                                      "and report false dtype declarations"),
+    strict_dtypes: bool = typer.Option(False, "--strict-dtypes", help="a false dtype declaration fails the gate"),
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
     selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
@@ -120,7 +123,29 @@ def check(
         count = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
     verdict = gates.judge(run.cells, asked, list(run.stale), strict_xfail)
-    _finish(run.doc, verdict, asked.any, (junit, markdown, svg, html))
+    doc = run.doc
+    if probe_dtypes:
+        doc, verdict = _probe(selection, jobs, timeout, run, verdict, strict_dtypes)
+    _finish(doc, verdict, asked.any or (probe_dtypes and strict_dtypes), (junit, markdown, svg, html))
+
+
+def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.Verdict, strict: bool):
+    """Run the dtype probe, print its findings, add them to the results file and the gate."""
+    from . import probe
+    from .check import select_targets
+
+    found = probe.run(selection, select_targets(selection)[0], jobs, timeout)
+    for finding in found.findings:
+        out.print(finding.line(), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"dtype probe: {found.cells} cells, {len(found.findings)} false declarations, "
+              f"{len(found.untried)} op/dtype pairs untried (no inputs or golden in that dtype)", highlight=False)
+    doc = {**run.doc, "dtype_probe": found.to_json()}
+    if run.written:
+        results.write(run.written, doc)
+    if strict:
+        line = f"{'FAIL' if found.findings else 'ok'}: dtype declarations ({len(found.findings)} false)"
+        verdict = gates.Verdict(verdict.failed or bool(found.findings), verdict.lines + (line,))
+    return doc, verdict
 
 
 @app.command("merge")

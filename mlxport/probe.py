@@ -1,0 +1,121 @@
+"""The dtype probe (``mlxport check --probe-dtypes``): run each op in every MLX dtype and hold
+the result against the dtypes the catalog declares for it, so the declarations stay true.
+
+An op declares, per target, the dtypes its cases use, unless a ``supports`` rule of its entry
+says otherwise (the most specific matching target glob wins). The probe runs each op's first
+case in each of the 14 dtypes; a dtype *works* if the target ran it (pass or mismatch: whether
+the values are right is the catalog's question) and *fails* if it raised or died. A dtype that
+works but is not declared, or is declared and fails, is a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .backends import Target
+from .catalog import declared_dtypes, entries, glob, probe_cases, supports
+from .check import Selection, case_files
+from .inputs import generate
+from .model import Case, CellResult, Status
+from .pool import run_isolated
+from .runner import golden
+
+WORKS = (Status.PASS, Status.MISMATCH)
+FAILS = (Status.UNSUPPORTED, Status.ERROR, Status.CRASH, Status.TIMEOUT)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """The dtypes one catalog entry declares: ``rules`` per target glob, else ``default``."""
+
+    rules: tuple[tuple[str, tuple[str, ...]], ...]
+    default: tuple[str, ...]
+
+    def dtypes(self, target: str) -> set[str]:
+        matching = [rule for rule in self.rules if glob(rule[0], target)]
+        if not matching:
+            return set(self.default)
+        return set(max(matching, key=lambda rule: len(re.sub(r"[*?]", "", rule[0])))[1])
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A declaration the probe found false."""
+
+    op: str
+    target: str
+    dtype: str
+    kind: str  # "undeclared": works, not declared; "failing": declared, fails
+    message: str | None = None
+
+    def line(self) -> str:
+        if self.kind == "undeclared":
+            return f"undeclared  {self.target} {self.op} {self.dtype}: works, but is not declared"
+        return f"failing     {self.target} {self.op} {self.dtype}: declared, but {self.message}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the probe ran and found, and the (op, dtype) pairs it could not try, with why."""
+
+    cells: int
+    findings: tuple[Finding, ...]
+    untried: tuple[tuple[str, str, str], ...] = ()
+
+    def to_json(self) -> dict:
+        return {"cells": self.cells, "findings": [f.__dict__ for f in self.findings],
+                "untried": [{"op": o, "dtype": d, "reason": r} for o, d, r in self.untried]}
+
+
+def plan(selection: Selection) -> tuple[list[Case], dict[str, list[Declaration]]]:
+    """The probe's cases (one per op and dtype) and each op's declarations, for ``--ops``."""
+    cases: dict[tuple[str, str], Case] = {}
+    declared: dict[str, list[Declaration]] = {}
+    for path in case_files(selection.case_dirs):
+        for entry, category, where in entries(path):
+            declaration = Declaration(supports(entry, where), declared_dtypes(entry, where))
+            for case in probe_cases(entry, category, where):
+                if selection.ops and not any(glob(p, case.op) for p in selection.ops):
+                    continue
+                cases.setdefault((case.op, case.dtype), case)
+                if declaration not in declared.setdefault(case.op, []):
+                    declared[case.op].append(declaration)
+    return list(cases.values()), declared
+
+
+def run(selection: Selection, targets: list[Target], jobs: int, timeout: float) -> Probe:
+    """Run the probe on ``targets`` and list the false declarations."""
+    cases, declared = plan(selection)
+    results: list[CellResult] = []
+    untried = [(c.op, c.dtype, _untried(c)) for c in cases]
+    runnable = [(c, t) for c, (_, _, why) in zip(cases, untried) for t in targets if why is None]
+    run_isolated(runnable, targets, jobs, timeout, lambda index, result: results.append(result))
+    return Probe(len(results), tuple(sorted(findings(results, declared), key=_order)),
+                 tuple(u for u in untried if u[2] is not None))
+
+
+def findings(results: list[CellResult], declared: dict[str, list[Declaration]]) -> list[Finding]:
+    """The cells whose outcome contradicts the op's declarations on that target."""
+    out = []
+    for r in results:
+        allowed = set().union(*(d.dtypes(r.target) for d in declared.get(r.op, [])))
+        if r.status in WORKS and r.dtype not in allowed:
+            out.append(Finding(r.op, r.target, r.dtype, "undeclared"))
+        elif r.status in FAILS and r.dtype in allowed:
+            out.append(Finding(r.op, r.target, r.dtype, "failing", f"{r.status.value}: {r.message}"))
+    return out
+
+
+def _untried(case: Case) -> str | None:
+    """Why the probe cannot ask a target about this case (no inputs or no golden in the dtype:
+    the cell could not tell the target's failure from ours), else None."""
+    try:
+        expected = golden(case, generate(case))
+    except Exception as exc:
+        return f"no inputs: {type(exc).__name__}: {exc}"
+    return f"no golden: {expected}" if isinstance(expected, Exception) else None
+
+
+def _order(finding: Finding) -> tuple:
+    return finding.target, finding.op, finding.kind, finding.dtype
