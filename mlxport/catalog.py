@@ -134,17 +134,8 @@ def declared_dtypes(entry: dict, where: _Where) -> tuple[str, ...]:
     return tuple(dict.fromkeys(d for v in variants for d in _dtypes({**entry, **v}, v or entry, where)))
 
 
-def probe_cases(entry: dict, category: str | None, where: _Where) -> list[Case]:
-    """The entry's first variant at its first shape in each of MLX's dtypes, normal values and
-    contiguous, under the op's name and each alias: the cases of the dtype probe."""
-    variant = dict((entry.get("variants") or [{}])[0])
-    merged = {**entry, **variant, "params": {**(entry.get("params") or {}), **(variant.get("params") or {})}}
-    shapes = variant.get("shapes") or entry.get("shapes") or []
-    arrays = len(parse_shapes(shapes[0], MAX_ELEMENTS)) if shapes else 0
-    if not any(i.get("dtype", "main") == "main" for i in merged.get("inputs") or [{}] * arrays) \
-            and merged["params"].get("dtype") != "main":
-        return []  # the case dtype reaches nothing (random.normal's is its key's): nothing to vary
-    variant.update(dtypes=["all"], shapes=shapes[:1], values=["normal"], layouts=["contiguous"])
+def expand_variant(entry: dict, variant: dict, category: str | None, where: _Where) -> list[Case]:
+    """The cases of one variant of an entry, under the op's name and each alias."""
     cases = _variant_cases(entry, variant, _shared(entry, category, where), where)
     return cases + [c for alias in _aliases(entry, where) for c in _renamed(cases, alias)]
 

@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 
 from .backends import Target
-from .catalog import declared_dtypes, entries, glob, probe_cases, supports
+from .catalog import MAX_ELEMENTS, declared_dtypes, entries, expand_variant, glob, supports
 from .check import Selection, case_files
 from .inputs import generate
 from .model import Case, CellResult, Status
 from .pool import run_isolated
 from .runner import golden
+from .shapes import parse_shapes
 
 WORKS = (Status.PASS, Status.MISMATCH)
 FAILS = (Status.UNSUPPORTED, Status.ERROR, Status.CRASH, Status.TIMEOUT)
@@ -82,6 +83,20 @@ def plan(selection: Selection) -> tuple[list[Case], dict[str, list[Declaration]]
                 if declaration not in declared.setdefault(case.op, []):
                     declared[case.op].append(declaration)
     return list(cases.values()), declared
+
+
+def probe_cases(entry: dict, category: str | None, where) -> list[Case]:
+    """The entry's first variant at its first shape in each of MLX's dtypes, normal values and
+    contiguous, under the op's name and each alias; none when the case dtype reaches nothing
+    (random.normal's is its key's)."""
+    variant = dict((entry.get("variants") or [{}])[0])
+    params = {**(entry.get("params") or {}), **(variant.get("params") or {})}
+    shapes = variant.get("shapes") or entry.get("shapes") or []
+    inputs = variant.get("inputs", entry.get("inputs")) or [{}] * len(parse_shapes(shapes[0], MAX_ELEMENTS))
+    if params.get("dtype") != "main" and not any(i.get("dtype", "main") == "main" for i in inputs):
+        return []
+    variant.update(dtypes=["all"], shapes=shapes[:1], values=["normal"], layouts=["contiguous"])
+    return expand_variant(entry, variant, category, where)
 
 
 def run(selection: Selection, targets: list[Target], jobs: int, timeout: float) -> Probe:
