@@ -11,6 +11,7 @@ works but is not declared, or is declared and fails, is a finding.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 from .backends import Target
@@ -126,7 +127,9 @@ def _untried(case: Case) -> str | None:
     """Why the probe cannot ask a target about this case (no inputs or no golden in the dtype:
     the cell could not tell the target's failure from ours), else None."""
     try:
-        expected = golden(case, generate(case))
+        with warnings.catch_warnings():  # numpy's complaints about a dtype it was never meant for
+            warnings.simplefilter("ignore")
+            expected = golden(case, generate(case))
     except Exception as exc:
         return f"no inputs: {type(exc).__name__}: {exc}"
     return f"no golden: {expected}" if isinstance(expected, Exception) else None
