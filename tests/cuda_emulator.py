@@ -164,20 +164,23 @@ def layer_norm(launch, t, binding):
     row_reduce({"passes": passes, "apply": apply}, launch, t, x, out, n)
 
 
+def exp_sum(finite_shift: bool, stat1) -> list:
+    """exp_sum.cuh: the row max (or, finite_shift, the max when finite, else 0), then the sum
+    of exp(x - shift)."""
+    shift = (lambda m, n: np.where(np.isfinite(m), m, F32(0))) if finite_shift else (lambda m, n: m)
+    return [(MAX, lambda x: x, shift), (SUM, lambda x, s: np.exp(x - s), stat1)]
+
+
 def softmax(launch, t, binding):
     x, out, n = launch.args
-    passes = [(MAX, lambda x: x, lambda tot, n: tot),
-              (SUM, lambda x, m: np.exp(x - m), lambda tot, n: F32(1) / tot)]
-    row_reduce({"passes": passes, "apply": lambda x, i, m, inv: np.exp(x - m) * inv},
-               launch, t, x, out, n)
+    row_reduce({"passes": exp_sum(False, lambda tot, n: F32(1) / tot),
+                "apply": lambda x, i, m, inv: np.exp(x - m) * inv}, launch, t, x, out, n)
 
 
 def logsumexp(launch, t, binding):
     x, out, n = launch.args
-    passes = [(MAX, lambda x: x, lambda tot, n: np.where(np.isfinite(tot), tot, F32(0))),
-              (SUM, lambda x, shift: np.exp(x - shift), lambda tot, n: tot)]
-    row_reduce({"passes": passes, "row_value": lambda shift, total: np.log(total) + shift},
-               launch, t, x, out, n)
+    row_reduce({"passes": exp_sum(True, lambda tot, n: tot),
+                "row_value": lambda shift, total: np.log(total) + shift}, launch, t, x, out, n)
 
 
 # --- the other shapes of work ---------------------------------------------------------------

@@ -1,18 +1,12 @@
 // softmax over the last axis: exp(x - max) * (1 / sum exp(x - max)), accumulated in float for
 // every T (MLX's precise=True; MLX accumulates float16/bfloat16 in T otherwise). Two passes
 // rather than MLX's online normaliser, so a row with +inf or NaN gives NaN as the golden does.
-#include "row_reduce.cuh"
+#include "exp_sum.cuh"
 
 namespace mlxport {
 
-struct Softmax {
-  static constexpr int kPasses = 2;
+struct Softmax : ExpSum<false> {
   static constexpr bool kPerRow = false;
-  using Reduce0 = Max;
-  using Reduce1 = Sum;
-  __device__ float term0(float x) const { return x; }
-  __device__ float stat0(float total, int) const { return total; }
-  __device__ float term1(float x, float max) const { return expf(x - max); }
   __device__ float stat1(float total, int) const { return 1.0f / total; }
   template <typename U>
   __device__ U apply(float x, long long, float max, float inv_sum) const {
