@@ -88,9 +88,6 @@ class EmulatedCuda(NumpyTarget):
     def function(self, op):
         return self.table.get(op)
 
-    def classify(self, exc):
-        return Target.classify(self, exc)
-
 
 def _no_kernel(case) -> bool:
     """Cases outside the kernels: other modes and widths, float64 and complex64."""
