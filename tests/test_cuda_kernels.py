@@ -212,3 +212,42 @@ def test_importing_the_kernels_imports_no_cupy():
 
 def test_a_launch_names_its_template():
     assert Launch("rope.cu", "rope<float, true>", (1,), (32,), ()).template == "rope"
+
+
+# --- on a GPU: the kernels themselves --------------------------------------------------------
+class CupyKernels(NumpyTarget):
+    """KERNEL_OPS on cupy arrays: the real kernels, where a CUDA device is present."""
+
+    framework, is_reference = "cuda-kernels", False
+
+    def function(self, op):
+        return KERNEL_OPS.get(op)
+
+    def asarray(self, array):
+        import cupy
+
+        return cupy.asarray(array)
+
+    def to_numpy(self, x):
+        import cupy
+
+        return cupy.asnumpy(x)
+
+    def sync(self, outputs):
+        import cupy
+
+        cupy.cuda.Device().synchronize()
+
+
+def test_kernels_on_the_gpu_match_the_goldens():
+    cupy = pytest.importorskip("cupy")
+    if not cupy.is_available():
+        pytest.skip("no CUDA device here: the kernels' GPU run is still to be done")
+    target, bad = CupyKernels("cuda"), []
+    for case in CASES:
+        inputs = generate(case)
+        result = run_cell(target, case, inputs, golden(case, inputs))
+        want = Status.UNSUPPORTED if _no_kernel(case) else Status.PASS
+        if result.status is not want:
+            bad.append(f"{case.id}: {result.status.value}: {result.message}")
+    assert not bad, f"{len(bad)} of {len(CASES)} cases:\n" + "\n".join(bad[:40])
