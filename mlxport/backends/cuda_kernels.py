@@ -49,8 +49,8 @@ def _run_rows(device, source: str, x2, out, extra) -> None:
 
 def _vector(xp, v, dtype: str, fill: int):
     """A norm's weight or bias as (array, stride): a missing one is a single ``fill`` (1 or 0)."""
-    if v is None:
-        return xp.full((1,), fill, dtype=dt.np_dtype(dtype)), np.int64(0)
+    if v is None:  # made on the host: a copy needs no device kernel for the dtype
+        return xp.asarray(np.full((1,), fill, dtype=dt.np_dtype(dtype))), np.int64(0)
     return xp.ascontiguousarray(v, dtype=dt.np_dtype(dtype)).reshape(-1), np.int64(1)
 
 
