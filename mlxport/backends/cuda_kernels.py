@@ -122,10 +122,11 @@ def rope(device, a, dims: int, *, traditional: bool, base, scale: float, offset,
     use_freqs = freqs is not None
     f = xp.ascontiguousarray(freqs if use_freqs else xp.ones((1,)), dtype=np.float32).reshape(-1)
     rows, half = math.prod(a.shape[:-1]), dims // 2
+    log2_base = 0.0 if base is None else math.log2(np.float32(base))  # MLX's base is a float32
     args = (x, out, offsets, np.int64(offsets.size > 1), f, np.int32(use_freqs),
-            np.float32(scale), np.float32(0.0 if base is None else math.log2(base)),
+            np.float32(scale), np.float32(log2_base),
             np.int32(half), np.int32(a.shape[-2]), np.int32(a.shape[-1]),
-            np.int64(rows // a.shape[0]), np.int64(rows * half))
+            np.int64(rows // max(a.shape[0], 1)), np.int64(rows * half))
     if rows * half:
         device.launch(Launch("rope.cu", kernel, flat_grid(rows * half), (THREADS,), args))
     return out
