@@ -39,8 +39,9 @@ def cells_and_infos(doc: dict) -> tuple[list[CellResult], list[TargetInfo]]:
 
 
 def reproduce(cell: CellResult) -> str:
-    """The command that runs one cell again; ``[`` and ``]`` are literal in ``--ops``."""
-    return f"mlxport check --target {shlex.quote(cell.target)} --ops {shlex.quote(cell.case)}"
+    """The command that runs one cell again: the one the run recorded (it names a ``--cases``
+    folder where needed), else one made from the ids; ``[`` and ``]`` are literal in ``--ops``."""
+    return cell.reproduce or f"mlxport check --target {shlex.quote(cell.target)} --ops {shlex.quote(cell.case)}"
 
 
 def junit(doc: dict) -> str:
@@ -120,7 +121,7 @@ def _details(cells: list[CellResult]) -> list[str]:
     if not bad:
         return []
     lines = [f"- {GLYPHS[c.status][0]} `{c.case}` {_md(c.target)} **{c.status.value}**: {_md(c.message or '')}"
-             for c in bad[:DETAILS_LIMIT]]
+             f" <br>`{_md(reproduce(c))}`" for c in bad[:DETAILS_LIMIT]]
     if len(bad) > DETAILS_LIMIT:
         lines.append(f"- ... and {len(bad) - DETAILS_LIMIT} more; the results file has every cell")
     return ["<details>", f"<summary>{len(bad)} cells failed without a known reason</summary>", ""] \

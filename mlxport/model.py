@@ -92,6 +92,7 @@ class Case:
     skips: tuple[Rule, ...] = ()
     divergences: tuple[Rule, ...] = ()
     source: str = ""
+    reduction: int | None = None  # the length K of the sum the op does, from ``reduces:``
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Outcome:
     max_rel_err: float | None = None
     max_ulp: int | None = None
     bad: int = 0
+    p99_ulp: int | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ class CellResult:
     max_ulp: int | None = None
     known: str | None = None  # the recorded reason of a known divergence
     seconds: float | None = None
+    p99_ulp: int | None = None
+    reproduce: str | None = None  # the command that reruns just this cell, when it did not pass
 
     def to_json(self) -> dict:
         return {**self.__dict__, "status": self.status.value}
