@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import enum
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from .dtypes import Tolerance
+
+
+def rerun_command(target: str, case: str, extra: str = "") -> str:
+    """The command that runs one cell again; ``[`` and ``]`` are literal in ``--ops``."""
+    return f"mlxport check --target {shlex.quote(target)} --ops {shlex.quote(case)}{extra}"
 
 
 class InputError(Exception):

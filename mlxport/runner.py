@@ -16,7 +16,7 @@ from .backends import Target
 from .catalog import matches
 from .compare import compare_outputs
 from .inputs import Input, generate
-from .model import Case, CellResult, Outcome, Status
+from .model import Case, CellResult, Outcome, Status, rerun_command
 
 # Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
 CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
@@ -78,7 +78,7 @@ def reproduce(case: Case, target: str, status: Status) -> str | None:
 
     folder = Path(case.source.rpartition(":")[0] or case.source).parent
     extra = "" if not case.source or folder.resolve() == builtin_cases() else f" --cases {shlex.quote(str(folder))}"
-    return f"mlxport check --target {shlex.quote(target)} --ops {shlex.quote(case.id)}{extra}"
+    return rerun_command(target, case.id, extra)
 
 
 def known_reason(case: Case, target: str, status: Status) -> str | None:
