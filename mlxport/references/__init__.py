@@ -45,4 +45,4 @@ def resolve(namespace: Any, op: str) -> Callable | None:
 
 def _load() -> None:
     # Imported on first use, so that importing mlxport does no work.
-    from . import elementwise, linalg, nn, quant, random, structural  # noqa: F401
+    from . import elementwise, linalg, nn, quant, random, structural, threefry  # noqa: F401
