@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,9 @@ DTYPE_GROUPS = {
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
                 "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
-                "positional", "aliases", "supports"}
+                "positional", "reduces", "aliases", "supports"}
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
-                  "tolerance", "doc", "positional"}
+                  "tolerance", "doc", "positional", "reduces"}
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted", "general_eig")
@@ -177,7 +178,8 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: _Where) -> l
         cases.append(Case(
             id=_case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"]),
             dtype=dtype, inputs=specs, params=params, out=_out(merged, specs, dtype, where),
-            positional=positional, tolerance=_tolerance(merged, dtype, where), source=source, **shared,
+            positional=positional, tolerance=_tolerance(merged, dtype, where), source=source,
+            reduction=_reduction(merged, specs, where), **shared,
         ))
     return cases
 
@@ -309,6 +311,26 @@ def _tolerance(merged, dtype, where) -> dt.Tolerance | None:
         raise where.fail(merged, "tolerance", "{rtol: x, atol: y}, or a mapping of dtype to that")
     base = dt.default_tolerance(dtype)
     return dt.Tolerance(chosen.get("rtol", base.rtol), chosen.get("atol", base.atol))
+
+
+def _reduction(merged, specs, where) -> int | None:
+    """K, the number of terms each output sums: ``reduces: axis`` counts the first input's
+    elements along the ``axis`` param (all of them without one); ``reduces: -1`` (an integer)
+    takes that axis of the first input, as a matmul's contraction."""
+    how = merged.get("reduces")
+    if how is None or not specs:
+        return None
+    shape = specs[0].shape
+    if how == "axis":
+        axis = merged["params"].get("axis")
+        axes = range(len(shape)) if axis is None else [axis] if isinstance(axis, int) else axis
+        try:
+            return math.prod(shape[a] for a in axes)
+        except (IndexError, TypeError):
+            raise where.fail(merged, "reduces", f"the axis param {axis!r} is not an axis of {shape}") from None
+    if isinstance(how, int) and not isinstance(how, bool) and -len(shape) <= how < len(shape):
+        return shape[how]
+    raise where.fail(merged, "reduces", "'axis', or an integer axis of the first input")
 
 
 def _rules(entry, key, where) -> tuple[Rule, ...]:

@@ -115,6 +115,7 @@ class RunOptions:
     results: Path | None = None  # --json
     resume: Path | None = None  # --resume
     xfails: tuple = ()  # gates.Xfail entries: their cells become xfail / xpass
+    save_failures: Path | None = None  # --save-failures: an .npz per cell that ran and did not pass
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
         on_result(result)
 
     try:
-        run_isolated(todo, targets, options.jobs, options.timeout, finished)
+        run_isolated(todo, targets, options.jobs, options.timeout, finished, options.save_failures)
     except KeyboardInterrupt:
         raise Interrupted(path, len(done)) from None
     finally:

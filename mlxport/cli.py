@@ -104,6 +104,8 @@ def check(
     write_xfails: Optional[Path] = typer.Option(None, "--write-xfails", help="draft an xfails file from this run"),
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
+    save_failures: Optional[Path] = typer.Option(
+        None, "--save-failures", help="write an .npz per failing cell: inputs, golden, actual"),
     probe_dtypes: bool = typer.Option(False, "--probe-dtypes", help="also run each op in all 14 dtypes "
                                       "and report false dtype declarations"),
     strict_dtypes: bool = typer.Option(False, "--strict-dtypes", help="a false dtype declaration fails the gate"),
@@ -115,7 +117,7 @@ def check(
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
     asked = gates.read_inputs(min_coverage, baseline, xfails)  # before the run: a bad one costs nothing
-    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, asked.xfails))
+    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, asked.xfails, save_failures))
     report.print_check(out, run.cells, run.infos)
     if run.written:
         out.print(f"results: {run.written}")

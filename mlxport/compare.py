@@ -3,6 +3,7 @@ mismatch, never prints."""
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from . import canonical
@@ -58,15 +59,17 @@ def compare_outputs(actual: list, expected: list, case: Case, inputs: list[np.nd
     if case.canonical:
         actual, expected, exact = canonical.apply(case.canonical, actual, expected, inputs, case.params)
         dtypes = tuple(dt.name_of(a.dtype) for a in actual) if exact else dtypes
-    outcomes = [compare_values(a, e, d, dt.EXACT if exact else _tolerance(case, d))
+    outcomes = [compare_values(a, e, d, dt.EXACT if exact else tolerance_of(case, d))
                 for a, e, d in zip(actual, expected, dtypes)]
     return _merge(outcomes, label)
 
 
-def _tolerance(case: Case, dtype: str) -> dt.Tolerance:
+def tolerance_of(case: Case, dtype: str) -> dt.Tolerance:
+    """The tolerance of one output of ``case``: the case's own, else the default of ``dtype``
+    (scaled with the case's reduction length K for float16/bfloat16)."""
     if dt.kind(dtype) not in ("float", "complex"):
         return dt.EXACT
-    return case.tolerance or dt.default_tolerance(dtype)
+    return case.tolerance or dt.default_tolerance(dtype, case.reduction)
 
 
 def _merge(outcomes: list[Outcome], label) -> Outcome:
@@ -78,7 +81,7 @@ def _merge(outcomes: list[Outcome], label) -> Outcome:
     bad = next(((i, o) for i, o in enumerate(outcomes) if o.status is not Status.PASS), None)
     status, message = (bad[1].status, label(bad[0]) + bad[1].message) if bad else (Status.PASS, None)
     return Outcome(status, message, worst("max_abs_err"), worst("max_rel_err"), worst("max_ulp"),
-                   sum(o.bad for o in outcomes))
+                   sum(o.bad for o in outcomes), worst("p99_ulp"))
 
 
 def _name(dtype: np.dtype) -> str:
@@ -93,7 +96,7 @@ def _compare_exact(actual: np.ndarray, expected: np.ndarray, dtype: str) -> Outc
     want = expected.astype(dt.np_dtype(dtype))
     bad = actual != want
     if not bad.any():
-        return Outcome(Status.PASS, max_abs_err=0.0, max_rel_err=0.0, max_ulp=0)
+        return Outcome(Status.PASS, max_abs_err=0.0, max_rel_err=0.0, max_ulp=0, p99_ulp=0)
     errors = [abs(int(a) - int(e)) for a, e in zip(actual[bad], want[bad])]
     return _mismatch(bad, actual, want, float(max(errors)), None, None, "exact")
 
@@ -109,19 +112,52 @@ def _inexact_outcome(actual, want, tol) -> Outcome:
     a, e = _wide(actual), _wide(want)
     nan_a, nan_e = _isnan(a), _isnan(e)
     finite = ~nan_a & ~nan_e & np.isfinite(a) & np.isfinite(e)
+    mag = np.abs(e)
+    tol, refused = refuse_vacuous(tol, mag[finite], want.dtype)
     err = np.where(finite, np.abs(a - e), 0.0)
     infinite = ~finite & ~nan_a & ~nan_e
     bad = (nan_a != nan_e) | (infinite & (_part_bad(a.real, e.real, tol) | _part_bad(a.imag, e.imag, tol)))
-    bad |= finite & (err > tol.atol + tol.rtol * np.abs(e))
-    mag = np.abs(e)
+    bad |= finite & (err > tol.atol + tol.rtol * mag)
+    if refused and vacuous(mag[finite], tol):  # rtol >= 1/2: no bound is left to compare with
+        bad |= finite & (err > 0)
     rel = np.where(finite & (mag > 0), err / np.where(mag > 0, mag, 1), 0.0)
     max_abs = float(err.max(initial=0.0))
     max_rel = float(rel.max(initial=0.0))
-    ulp = ulp_distance(actual, want)
-    max_ulp = int(ulp[finite].max(initial=0)) if ulp.size else 0
+    max_ulp, p99_ulp = ulp_summary(actual, want, finite)
     if not bad.any():
-        return Outcome(Status.PASS, max_abs_err=max_abs, max_rel_err=max_rel, max_ulp=max_ulp)
-    return _mismatch(bad, actual, want, max_abs, max_rel, max_ulp, f"rtol {tol.rtol:g}, atol {tol.atol:g}")
+        return Outcome(Status.PASS, max_abs_err=max_abs, max_rel_err=max_rel, max_ulp=max_ulp, p99_ulp=p99_ulp)
+    bound = f"rtol {tol.rtol:g}, atol {tol.atol:g}{refused}"
+    return _mismatch(bad, actual, want, max_abs, max_rel, max_ulp, bound, p99_ulp)
+
+
+def refuse_vacuous(tol: dt.Tolerance, magnitude: np.ndarray, dtype: np.dtype) -> tuple[dt.Tolerance, str]:
+    """``tol``, unless it would pass an all-zero output for this golden (:func:`vacuous`): then
+    its atol is refused and replaced by the output's own scale, rtol x max |expected|, floored
+    at two of the dtype's smallest subnormals (no finer absolute error exists near 0). An
+    all-zero output then fails, unless the golden is itself within two subnormals of 0.
+    Returns the tolerance to use and, when refused, a note for the message."""
+    if not vacuous(magnitude, tol):
+        return tol, ""
+    top = float(magnitude.max())
+    floor = 2 * float(ml_dtypes.finfo(dtype).smallest_subnormal)
+    note = f"; atol {tol.atol:g} refused: it would pass an all-zero output (max |expected| {top:.3g})"
+    return dt.Tolerance(tol.rtol, max(tol.rtol * top, floor)), note
+
+
+def vacuous(magnitude: np.ndarray, tol: dt.Tolerance) -> bool:
+    """Whether ``tol`` would pass an all-zero output for a golden of these (finite) magnitudes
+    that is not itself all zeros: the tolerance is then at least the size of the output, and
+    the comparison would say nothing."""
+    return bool(magnitude.size) and float(magnitude.max()) > 0 and bool(
+        np.all(magnitude <= tol.atol + tol.rtol * magnitude))
+
+
+def ulp_summary(actual: np.ndarray, want: np.ndarray, finite: np.ndarray) -> tuple[int, int]:
+    """The largest and the 99th-percentile ULP distance over the elements finite on both sides."""
+    ulp = ulp_distance(actual, want)[finite] if actual.size else np.zeros(0, np.uint64)
+    if not ulp.size:
+        return 0, 0
+    return int(ulp.max()), int(np.percentile(ulp, 99, method="higher"))
 
 
 def _part_bad(a: np.ndarray, e: np.ndarray, tol: dt.Tolerance) -> np.ndarray:
@@ -139,7 +175,7 @@ def _isnan(x: np.ndarray) -> np.ndarray:
     return np.isnan(x.real) | np.isnan(x.imag) if np.iscomplexobj(x) else np.isnan(x)
 
 
-def _mismatch(bad, actual, want, max_abs, max_rel, max_ulp, bound) -> Outcome:
+def _mismatch(bad, actual, want, max_abs, max_rel, max_ulp, bound, p99_ulp=None) -> Outcome:
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad.reshape(-1))), bad.shape))
     where = f" at {index}" if index else ""
     first = f"{_scalar(actual[index])} vs expected {_scalar(want[index])}"
@@ -147,8 +183,9 @@ def _mismatch(bad, actual, want, max_abs, max_rel, max_ulp, bound) -> Outcome:
              f"max abs err {max_abs:.3g}"]
     parts += [f"max rel err {max_rel:.3g}"] if max_rel is not None else []
     parts += [f"max ulp {max_ulp}"] if max_ulp is not None else []
+    parts += [f"p99 ulp {p99_ulp}"] if p99_ulp is not None else []
     message = "; ".join(parts) + f" ({bound})"
-    return Outcome(Status.MISMATCH, message, max_abs, max_rel, max_ulp, int(bad.sum()))
+    return Outcome(Status.MISMATCH, message, max_abs, max_rel, max_ulp, int(bad.sum()), p99_ulp)
 
 
 def _scalar(x) -> str:
@@ -159,8 +196,11 @@ def _scalar(x) -> str:
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Units in the last place between two arrays of one float (or complex) dtype; ±0 are 0 apart.
-
+    """Units in the last place between two arrays of one float (or complex) dtype: how many
+    representable values of that dtype lie between them, counting one end. The golden is first
+    rounded to the output dtype (round to nearest), so a correctly rounded result is 0 ULP off
+    and a faithfully rounded one at most 1. Subnormals are steps like any other; ±0 are 0
+    apart; NaN and inf have no distance (callers count only elements finite on both sides).
     For complex, the larger of the real and imaginary distances.
     """
     if np.iscomplexobj(a):

@@ -130,6 +130,24 @@ DEFAULT_TOLERANCE: dict[str, Tolerance] = {
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 
 
-def default_tolerance(name: str) -> Tolerance:
-    """The tolerance of an output dtype: exact for integers and bool."""
-    return DEFAULT_TOLERANCE.get(name, EXACT)
+# The unit roundoff u (half the machine epsilon) of the floats whose sums round at every step
+# when a backend accumulates in the input dtype.
+UNIT_ROUNDOFF = {"float16": 2.0 ** -11, "bfloat16": 2.0 ** -8}
+
+
+def default_tolerance(name: str, reduction: int | None = None) -> Tolerance:
+    """The tolerance of an output dtype: exact for integers and bool.
+
+    For a float16/bfloat16 output that sums ``reduction`` = K terms (a case's ``reduces:``),
+    rtol grows to sqrt(K) u: a sum accumulated in the narrow type rounds K times, and with
+    rounding errors that are independent and of mean zero (Higham and Mary, "A new approach to
+    probabilistic rounding error analysis", 2019) the relative error grows as sqrt(K) u with
+    high probability, not as the worst case K u. Wider accumulators stay inside it.
+
+    >>> default_tolerance("float16", 10000).rtol
+    0.048828125
+    """
+    base = DEFAULT_TOLERANCE.get(name, EXACT)
+    if not reduction or name not in UNIT_ROUNDOFF:
+        return base
+    return Tolerance(rtol=max(base.rtol, reduction ** 0.5 * UNIT_ROUNDOFF[name]), atol=base.atol)

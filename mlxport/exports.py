@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import shlex
 import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Sequence
 
 from rich.console import Console
 
-from .model import CellResult, Status, TargetInfo
+from .model import CellResult, Status, TargetInfo, rerun_command
 from .report import GLYPHS, LEGEND, cell_text, counts_by_cell, matrix, summary_table
 from .results import summarize
 
@@ -39,8 +38,9 @@ def cells_and_infos(doc: dict) -> tuple[list[CellResult], list[TargetInfo]]:
 
 
 def reproduce(cell: CellResult) -> str:
-    """The command that runs one cell again; ``[`` and ``]`` are literal in ``--ops``."""
-    return f"mlxport check --target {shlex.quote(cell.target)} --ops {shlex.quote(cell.case)}"
+    """The command that runs one cell again: the one the run recorded (it names a ``--cases``
+    folder where needed), else one made from the ids; ``[`` and ``]`` are literal in ``--ops``."""
+    return cell.reproduce or rerun_command(cell.target, cell.case)
 
 
 def junit(doc: dict) -> str:
@@ -120,7 +120,7 @@ def _details(cells: list[CellResult]) -> list[str]:
     if not bad:
         return []
     lines = [f"- {GLYPHS[c.status][0]} `{c.case}` {_md(c.target)} **{c.status.value}**: {_md(c.message or '')}"
-             for c in bad[:DETAILS_LIMIT]]
+             f" <br>`{_md(reproduce(c))}`" for c in bad[:DETAILS_LIMIT]]
     if len(bad) > DETAILS_LIMIT:
         lines.append(f"- ... and {len(bad) - DETAILS_LIMIT} more; the results file has every cell")
     return ["<details>", f"<summary>{len(bad)} cells failed without a known reason</summary>", ""] \

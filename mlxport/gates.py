@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .catalog import glob
-from .model import CellResult, InputError, Status
+from .model import CellResult, InputError, Status, rerun_command
 from .results import load, summarize
 
 PLACEHOLDER = "TODO: say why this is expected to fail"
@@ -66,7 +66,8 @@ def apply_xfails(cells: list[CellResult], entries: list[Xfail]) -> tuple[list[Ce
             continue
         used.add(entry.line)
         status = Status.XPASS if cell.status is Status.PASS else Status.XFAIL
-        out.append(replace(cell, status=status, known=cell.known or entry.reason))
+        out.append(replace(cell, status=status, known=cell.known or entry.reason,
+                           reproduce=cell.reproduce or rerun_command(cell.target, cell.case)))
     return out, [e for e in entries if e.line not in used]
 
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import enum
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from .dtypes import Tolerance
+
+
+def rerun_command(target: str, case: str, extra: str = "") -> str:
+    """The command that runs one cell again; ``[`` and ``]`` are literal in ``--ops``."""
+    return f"mlxport check --target {shlex.quote(target)} --ops {shlex.quote(case)}{extra}"
 
 
 class InputError(Exception):
@@ -92,6 +98,7 @@ class Case:
     skips: tuple[Rule, ...] = ()
     divergences: tuple[Rule, ...] = ()
     source: str = ""
+    reduction: int | None = None  # the length K of the sum the op does, from ``reduces:``
     reference: str | None = None  # the op whose golden this is (an alias's original); None: op
 
 
@@ -129,6 +136,7 @@ class Outcome:
     max_rel_err: float | None = None
     max_ulp: int | None = None
     bad: int = 0
+    p99_ulp: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,8 @@ class CellResult:
     max_ulp: int | None = None
     known: str | None = None  # the recorded reason of a known divergence
     seconds: float | None = None
+    p99_ulp: int | None = None
+    reproduce: str | None = None  # the command that reruns just this cell, when it did not pass
 
     def to_json(self) -> dict:
         return {**self.__dict__, "status": self.status.value}

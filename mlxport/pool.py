@@ -14,11 +14,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .backends import Target
 from .model import Case, CellResult, Status
-from .runner import known_reason
+from .runner import known_reason, reproduce
 
 Cell = tuple[Case, Target]
 
@@ -51,6 +52,7 @@ class Pool:
     targets: Sequence[Target]
     jobs: int = 1
     timeout: float = 60.0
+    save: Path | None = None  # --save-failures: the workers write each failing cell's arrays here
     workers: list[_Worker] = field(default_factory=list)
 
     def run(self, cells: Sequence[Cell]) -> Iterator[tuple[int, CellResult]]:
@@ -97,7 +99,7 @@ class Pool:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding a GPU
         parent, child = context.Pipe()
         specs = [(t.spec, t.name) for t in self.targets]
-        process = context.Process(target=main, args=(child, specs), daemon=True)
+        process = context.Process(target=main, args=(child, specs, self.save), daemon=True)
         process.start()
         child.close()
         worker = _Worker(name, process, parent)
@@ -153,11 +155,12 @@ def _died(case: Case, target: Target, process) -> CellResult:
 
 def _result(case: Case, target: Target, status: Status, message: str) -> CellResult:
     return CellResult(case=case.id, op=case.op, dtype=case.dtype, target=target.name,
-                      status=status, message=message, known=known_reason(case, target.name, status))
+                      status=status, message=message, known=known_reason(case, target.name, status),
+                      reproduce=reproduce(case, target.name, status))
 
 
 def run_isolated(cells: Sequence[Cell], targets: Sequence[Target], jobs: int, timeout: float,
-                 on_result: Callable[[int, CellResult], None]) -> None:
+                 on_result: Callable[[int, CellResult], None], save: Path | None = None) -> None:
     """Run ``cells`` in workers, calling ``on_result`` for each as it finishes."""
-    for index, result in Pool(targets, jobs, timeout).run(cells):
+    for index, result in Pool(targets, jobs, timeout, save).run(cells):
         on_result(index, result)

@@ -105,6 +105,8 @@ def _failure(r: CellResult) -> Text:
     line = Text(f"{glyph} {r.status.value:<11} ", style=style)
     line.append(f"{r.target} {r.case}: ", style="bold")
     line.append(r.message or "")
+    if r.reproduce:
+        line.append(f"  rerun: {r.reproduce}", style="dim")
     return line
 
 

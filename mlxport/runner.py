@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from . import accuracy, failures, references
 from . import dtypes as dt
-from . import references
 from .backends import Target
 from .catalog import matches
 from .compare import compare_outputs
 from .inputs import Input, generate
-from .model import Case, CellResult, Outcome, Status
+from .model import Case, CellResult, Outcome, Status, rerun_command
 
 # Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
 CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
@@ -50,16 +52,33 @@ def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
         return exc
 
 
-def run_cell(target: Target, case: Case, inputs: list[Input], expected) -> CellResult:
-    """One case on one target: skip, unsupported, error, or compared with the golden."""
+def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Path | None = None) -> CellResult:
+    """One case on one target: skip, unsupported, error, or compared with the golden. With
+    ``save``, a cell that ran and did not pass leaves its arrays there (``failures.save``)."""
     start = time.perf_counter()
-    outcome = _outcome(target, case, inputs, expected)
+    outcome, actual = _outcome(target, case, inputs, expected)
     known = known_reason(case, target.name, outcome.status)
-    return CellResult(
+    result = CellResult(
         case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
         message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
         max_ulp=outcome.max_ulp, known=known, seconds=round(time.perf_counter() - start, 6),
+        p99_ulp=outcome.p99_ulp, reproduce=reproduce(case, target.name, outcome.status),
     )
+    if save and result.reproduce and not isinstance(expected, Exception):
+        failures.save(save, result, inputs, expected, actual)
+    return result
+
+
+def reproduce(case: Case, target: str, status: Status) -> str | None:
+    """The command that reruns just this cell, for a cell that did not pass; ``[`` and ``]`` are
+    literal in ``--ops``. A case from a ``--cases`` folder names that folder."""
+    if status in (Status.PASS, Status.SKIP):
+        return None
+    from .check import builtin_cases  # check imports this module
+
+    folder = Path(case.source.rpartition(":")[0] or case.source).parent
+    extra = "" if not case.source or folder.resolve() == builtin_cases() else f" --cases {shlex.quote(str(folder))}"
+    return rerun_command(target, case.id, extra)
 
 
 def known_reason(case: Case, target: str, status: Status) -> str | None:
@@ -69,23 +88,37 @@ def known_reason(case: Case, target: str, status: Status) -> str | None:
     return next((r.reason for r in case.divergences if matches(r, target, case.id)), None)
 
 
-def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> Outcome:
+def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple[Outcome, list | None]:
+    """The cell's outcome, and its outputs when it ran."""
     reason = next((r.reason for r in case.skips if matches(r, target.name, case.id)), None)
     reason = reason or target.skip_reason(case)
     if reason:
-        return Outcome(Status.SKIP, reason)
+        return Outcome(Status.SKIP, reason), None
     if isinstance(expected, Exception):
-        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {_one_line(expected)}")
+        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {_one_line(expected)}"), None
     fn = target.function(case.op)
     if fn is None:
-        return Outcome(Status.UNSUPPORTED, f"[{case.op}] not in {target.name}'s op table")
+        return Outcome(Status.UNSUPPORTED, f"[{case.op}] not in {target.name}'s op table"), None
     try:
         with target.session():
             actual = _call(target, fn, case, inputs)
     except Exception as exc:
-        return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {_one_line(exc)}")
-    values = [i.value for i in inputs]
-    return compare_outputs(actual, list(expected), case, values)
+        return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {_one_line(exc)}"), None
+    outcome = compare_outputs(actual, list(expected), case, [i.value for i in inputs])
+    if accuracy.eligible(case, expected, outcome):
+        outcome = accuracy.recheck(outcome, actual, list(expected), _precise(target, fn, case, inputs), case)
+    return outcome, actual
+
+
+def _precise(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray] | None:
+    """The same call with the narrow float inputs in float64; None where the target has no
+    float64 (a GPU) or the call fails."""
+    wide = [Input(accuracy.widened(i.base), i.view, i.name) for i in inputs]
+    try:
+        with target.session():
+            return _call(target, fn, case, wide)
+    except Exception:
+        return None
 
 
 def _call(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import signal
+from pathlib import Path
 
 from .backends import Target
 from .inputs import generate
@@ -22,8 +23,8 @@ def load_targets(specs: list[tuple[str, str]]) -> dict[str, Target]:
     return {name: targets[name] for _, name in specs}
 
 
-def main(conn, specs: list[tuple[str, str]]) -> None:
-    """Serve cells until the pool closes the pipe."""
+def main(conn, specs: list[tuple[str, str]], save: Path | None = None) -> None:
+    """Serve cells until the pool closes the pipe; ``save`` is --save-failures' folder."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     targets = load_targets(specs)
     case = inputs = expected = None
@@ -35,4 +36,4 @@ def main(conn, specs: list[tuple[str, str]]) -> None:
         if new_case is not None:  # None: the same case as before, on another target
             case, inputs = new_case, generate(new_case)
             expected = golden(case, inputs)
-        conn.send((index, run_cell(targets[name], case, inputs, expected)))
+        conn.send((index, run_cell(targets[name], case, inputs, expected, save)))

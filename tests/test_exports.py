@@ -63,7 +63,8 @@ def test_markdown_has_coverage_gates_matrix_and_details():
     assert "- regression: mlx:cpu exp[float16,(4,)] pass -> mismatch" in lines
     assert "| exp | ✓1 ✗1 | ✓1 x1 |" in lines
     assert "| sin | ○1 –1 | ✓1 ☠1 |" in lines
-    assert "- ✗ `exp[float16,(4,)]` mlx:cpu **mismatch**: exp[float16,(4,)]: max abs err 0.5 at [2]" in lines
+    assert ("- ✗ `exp[float16,(4,)]` mlx:cpu **mismatch**: exp[float16,(4,)]: max abs err 0.5 at [2]"
+            " <br>`mlxport check --target mlx:cpu --ops 'exp[float16,(4,)]'`") in lines
     details = lines[lines.index("<details>"):]
     assert not any("float16 rounding" in line for line in details)  # known reasons are not failures
 

@@ -81,6 +81,8 @@ def test_expected_failures_stale_entries_and_xpass(tmp_path, cases):
     assert proc.returncode == 0, proc.stderr
     status = {r["case"]: r["status"] for r in read_json(out)["results"]}
     assert status[BAD] == "xfail" and status[GOOD] == "xpass"
+    rerun = {r["case"]: r["reproduce"] for r in read_json(out)["results"]}
+    assert rerun[GOOD].startswith("mlxport check --target mlx:cpu --ops ") and rerun[BAD]  # neither passed
     assert "stale xfail (matches no cell): line 4: mlx:gpu  nothing*" in proc.stdout
     assert f"xpass: mlx:cpu {GOOD} passes but is listed" in proc.stdout
     assert read_json(out)["summary"]["mlx:cpu"]["coverage"] == round(1 / 3, 4)  # xfail is not a pass

@@ -253,3 +253,68 @@ def test_quantized_matmul_vs_mlx(transpose):
     want = Q.quantized_matmul(x.astype(np.float64), np.array(wq), np.array(s), np.array(b),
                               transpose=transpose, group_size=64, bits=5)
     np.testing.assert_allclose(np.array(got), want, rtol=1e-5, atol=1e-4)
+
+
+def test_nvfp4_global_scale_bit_exact_vs_mlx():
+    """float32 input: codes and scale bytes with a global scale equal MLX's CPU quantizer's."""
+    w = np.random.default_rng(5).standard_normal((8, 128)).astype(np.float32)
+    gs = np.float32(2.7)
+    got = mx.quantize(mx.array(w), mode="nvfp4", global_scale=mx.array(gs))
+    want = Q.quantize(w.astype(np.float64), mode="nvfp4", global_scale=gs)
+    for g, r in zip(got, want):
+        np.testing.assert_array_equal(np.array(g), r)
+
+
+def _half_nvfp4_replay(w: np.ndarray, gs: np.float32) -> np.ndarray:
+    """Codes of MLX's composed nvfp4 quantizer, rounding to w's dtype where it computes in it."""
+    t = w.dtype.type
+    g = w.reshape(-1, 16)
+    amax = (np.abs(g).max(-1, keepdims=True) / t(6.0)).astype(w.dtype)
+    enc = np.float32(448.0 * 6.0) / gs
+    scales = Q.e4m3_encode(amax.astype(np.float32) * enc)
+    x = (g / Q.e4m3_decode(scales).astype(w.dtype)).astype(w.dtype).astype(np.float32) * enc
+    return np.argmin(np.abs(x[..., None] - Q._FP4.astype(np.float32)), -1).reshape(w.shape)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_nvfp4_global_scale_divergence_is_double_rounding(dtype):
+    """Backs the recorded divergence: MLX's codes are the replay's, and differ from ours."""
+    w = np.random.default_rng(6).standard_normal((64, 256)).astype(MX_DTYPES[dtype])
+    gs = np.float32(1.46)
+    got = mx.quantize(mx.array(w.astype(np.float32)).astype(getattr(mx, dtype)), mode="nvfp4",
+                      global_scale=mx.array(gs))
+    codes = Q.unpack(np.array(got[0]), 4)
+    np.testing.assert_array_equal(codes, _half_nvfp4_replay(w, gs))
+    ours = Q.unpack(Q.quantize(w.astype(np.float64), mode="nvfp4", global_scale=gs)[0], 4)
+    assert 0 < np.count_nonzero(codes != ours) < 0.01 * codes.size
+
+
+def _half_qmm_replay(x, deq_t):
+    """``x @ w.T`` with every product and partial sum rounded to x's dtype, k ascending."""
+    out = np.zeros((x.shape[0], deq_t.shape[0]), x.dtype)
+    for k in range(x.shape[1]):
+        out = (out + (x[:, k:k + 1] * deq_t[None, :, k]).astype(x.dtype)).astype(x.dtype)
+    return out
+
+
+@pytest.mark.parametrize("bits,group_size", [(3, 32), (4, 64), (8, 128)])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_affine_qmm_divergence_is_half_accumulation(bits, group_size, dtype):
+    """Backs the recorded divergence: MLX's CPU _qmm_t sums ``x * (scale * q + bias)`` in T."""
+    t = MX_DTYPES[dtype]
+    rng = np.random.default_rng(bits)
+    w = rng.standard_normal((16, 256)).astype(np.float32)
+    x = rng.standard_normal((3, 256)).astype(t)
+    wq, s, b = Q.quantize(w.astype(np.float64), group_size, bits)
+    s, b = s.astype(np.float32).astype(t), b.astype(np.float32).astype(t)
+    codes = Q.unpack(wq, bits).astype(t)
+    deq = (np.repeat(s, group_size, -1) * codes).astype(t) + np.repeat(b, group_size, -1)
+    to_mx = lambda a: mx.array(a.astype(np.float32)).astype(getattr(mx, dtype))  # noqa: E731
+    got = mx.quantized_matmul(to_mx(x), mx.array(wq), to_mx(s), to_mx(b), transpose=True,
+                              group_size=group_size, bits=bits)
+    want = _half_qmm_replay(x, deq.astype(t))
+    np.testing.assert_array_equal(np.array(got.astype(mx.float32)), want.astype(np.float32))
+    exact = Q.quantized_matmul(x.astype(np.float64), wq, s.astype(np.float64), b.astype(np.float64),
+                               group_size=group_size, bits=bits)
+    u = float(ml_dtypes.finfo(t).eps) / 2
+    assert np.abs(want.astype(np.float64) - exact).max() > 64 * u  # beyond the catalog's atol

@@ -25,6 +25,7 @@ GROUP = "mlxport.backends"
 # The framework's own words for "not implemented here": porting debt, not a bug.
 UNSUPPORTED_PATTERNS = (
     r"has no (CUDA|GPU|Metal|CPU) implementation",
+    r"has no CUDA kernel in mlxport",  # mlxport's own kernels (backends/cuda_kernels.py)
     r"not yet supported on the GPU",
     r"\bNYI\b",
     r"[Nn]o implementation for problem shape",

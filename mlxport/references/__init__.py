@@ -45,4 +45,5 @@ def resolve(namespace: Any, op: str) -> Callable | None:
 
 def _load() -> None:
     # Imported on first use, so that importing mlxport does no work.
-    from . import elementwise, linalg, nn, prng, quant, random, recurrent, signal, structural  # noqa: F401
+    from . import (elementwise, linalg, nn, quant, random, recurrent, signal,  # noqa: F401
+                   structural, threefry)

@@ -2,6 +2,8 @@
 must follow: a :class:`Distribution`, tested statistically at a fixed, very small false-alarm
 rate. The key is an input (a uint32 array of shape (2,)), so every run draws the same samples.
 
+False alarms: a cell's checks share ALPHA = 1e-6 evenly (``Distribution.test``), and each check
+uses a critical value that holds for its share; ``stats`` derives each one.
 Power: with n = 2^20 samples the Kolmogorov-Smirnov bound at alpha = 1e-6 is 0.0026, so a
 normal with a 2% error in its mean (KS distance 0.008) or its scale (0.0046) fails.
 """
@@ -14,23 +16,25 @@ from typing import Callable
 import numpy as np
 
 from . import reference
-
-ALPHA = 1e-6
-Z = 4.753  # the standard normal quantile of 1 - ALPHA
+from .stats import ALPHA, chi2_critical, hoeffding_critical, ks_critical, normal_critical
 
 
 class Distribution:
     """A golden that is a law: ``shape`` (and ``dtype``) for the layout check, and
-    ``test(sample)``, None when the sample is plausible, else a one-line message."""
+    ``test(sample)``, None when the sample is plausible, else a one-line message. Each check is
+    ``check(sample, alpha)`` and may raise a false alarm with chance at most ``alpha``."""
 
-    def __init__(self, shape, checks: list[Callable[[np.ndarray], str | None]], dtype=None):
+    def __init__(self, shape, checks: list[Callable[[np.ndarray, float], str | None]], dtype=None):
         self.shape = tuple(int(s) for s in shape)
         self.dtype = dtype
         self.checks = checks
 
-    def test(self, actual: np.ndarray) -> str | None:
+    def test(self, actual: np.ndarray, alpha: float = ALPHA) -> str | None:
+        """The first failed check; the statistical checks share ``alpha`` evenly (a union
+        bound); an exact check (a range) cannot raise a false alarm and takes no share."""
+        share = alpha / max(1, sum(not getattr(c, "exact", False) for c in self.checks))
         for check in self.checks:
-            message = check(actual)
+            message = check(actual, share)
             if message:
                 return message
         return None
@@ -56,16 +60,16 @@ def ks_statistic(sample: np.ndarray, cdf: Callable) -> float:
 def ks_check(cdf: Callable, what: str, part=lambda x: x):
     """A check that the sample (or ``part`` of it) follows ``cdf``."""
 
-    def check(actual):
+    def check(actual, alpha):
         sample = part(actual)
         if sample.size == 0:
             return None
         if not np.all(np.isfinite(sample)):
             return f"{what}: {int(np.sum(~np.isfinite(sample)))} non-finite samples"
-        bound = math.sqrt(math.log(2 / ALPHA) / (2 * sample.size))
+        bound = ks_critical(sample.size, alpha)
         d = ks_statistic(sample, cdf)
         if d > bound:
-            return f"{what}: KS statistic {d:.4g} > {bound:.4g} (n={sample.size}, alpha {ALPHA:g})"
+            return f"{what}: KS statistic {d:.4g} > {bound:.4g} (n={sample.size}, alpha {alpha:.2g})"
         return None
 
     return check
@@ -74,7 +78,7 @@ def ks_check(cdf: Callable, what: str, part=lambda x: x):
 def range_check(low, high, what: str, closed: bool = True):
     """Every sample in [low, high] (or [low, high) when not ``closed``)."""
 
-    def check(actual):
+    def check(actual, alpha=None):  # deterministic: no false alarm
         x = _wide(actual)
         bad = (x < low) | ((x > high) if closed else (x >= high))
         if bad.any():
@@ -82,20 +86,15 @@ def range_check(low, high, what: str, closed: bool = True):
             return f"{what}: {int(bad.sum())} samples outside [{low:g}, {high:g}{side}, e.g. {x[bad].reshape(-1)[0]!r}"
         return None
 
+    check.exact = True
     return check
-
-
-def chi2_bound(df: int) -> float:
-    """The 1 - ALPHA quantile of chi-square with ``df`` degrees of freedom (Wilson-Hilferty)."""
-    c = 2 / (9 * df)
-    return df * (1 - c + Z * math.sqrt(c)) ** 3
 
 
 def chi2_check(expected_p: np.ndarray, what: str):
     """Counts of the integer outcomes 0..K-1 in each row against probabilities ``expected_p``
     (rows x K), pooled into one chi-square statistic."""
 
-    def check(actual):
+    def check(actual, alpha):
         rows = actual.reshape(expected_p.shape[0], -1).astype(np.int64)
         k = expected_p.shape[1]
         if rows.min(initial=0) < 0 or rows.max(initial=0) >= k:
@@ -104,8 +103,9 @@ def chi2_check(expected_p: np.ndarray, what: str):
         want = expected_p * rows.shape[1]
         stat = float(np.sum((counts - want) ** 2 / want))
         df = expected_p.shape[0] * (k - 1)
-        if stat > chi2_bound(df):
-            return f"{what}: chi-square {stat:.4g} > {chi2_bound(df):.4g} (df {df}, alpha {ALPHA:g})"
+        bound = chi2_critical(df, alpha)
+        if stat > bound:
+            return f"{what}: chi-square {stat:.4g} > {bound:.4g} (df {df}, alpha {alpha:.2g})"
         return None
 
     return check
@@ -194,14 +194,14 @@ def laplace(shape=(), dtype=None, loc=0.0, scale=1.0, key=None):
 
 @reference("random.bernoulli")
 def bernoulli(p=0.5, shape=None, key=None):
-    """True with probability p: the count of True within Z standard deviations of n p."""
+    """True with probability p: the count of True within Hoeffding's bound of n p."""
 
-    def check(actual):
+    def check(actual, alpha):
         n = actual.size
         k = int(np.count_nonzero(actual))
-        sd = math.sqrt(n * p * (1 - p))
-        if abs(k - n * p) > Z * sd + 1e-9:
-            return f"bernoulli({p:g}): {k} of {n} True, expected {n * p:.1f} +- {Z * sd:.1f} (alpha {ALPHA:g})"
+        t = hoeffding_critical(n, alpha)
+        if abs(k - n * p) > t + 1e-9:
+            return f"bernoulli({p:g}): {k} of {n} True, expected {n * p:.1f} +- {t:.1f} (alpha {alpha:.2g})"
         return None
 
     return Distribution(np.shape(p) if shape is None else _shape(shape), [check])
@@ -215,7 +215,7 @@ def randint(low, high, shape=(), dtype=None, key=None):
     shifted = chi2_check(p, f"randint[{low}, {high})")
     return Distribution(_shape(shape), [
         range_check(low, high - 1, f"randint[{low}, {high})"),
-        lambda actual: shifted(actual.astype(np.int64) - int(low))])
+        lambda actual, alpha: shifted(actual.astype(np.int64) - int(low), alpha)])
 
 
 def _softmax(logits: np.ndarray, axis: int) -> np.ndarray:
@@ -233,15 +233,17 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None):
     table = probs.reshape(-1, probs.shape[-1])
     check = chi2_check(table, "categorical")
     if num_samples is None:  # samples broadcast over the batch; put each distribution in a row
-        return Distribution(out_shape, [lambda a: check(a.reshape(-1, int(np.prod(batch))).T)])
-    return Distribution(out_shape, [lambda a: check(a.reshape(-1, per_row))])
+        return Distribution(out_shape, [lambda a, alpha: check(a.reshape(-1, int(np.prod(batch))).T, alpha)])
+    return Distribution(out_shape, [lambda a, alpha: check(a.reshape(-1, per_row), alpha)])
 
 
 def _permutation_checks(n: int, order: Callable[[np.ndarray], np.ndarray]):
-    """``order(actual)`` must be a permutation of 0..n-1 that looks random: few fixed points
-    (Poisson(1): P(>= 12) < 1e-8) and no rank correlation with the identity (|rho| <= Z/sqrt(n-1))."""
+    """``order(actual)`` must be a permutation of 0..n-1 that looks random: fewer than 12 fixed
+    points (for a uniform permutation P(>= k) <= 1/k!, the union bound over k-sets: 2e-9) and no
+    rank correlation with the identity, |rho| <= z/sqrt(n-1) with z two-sided at alpha (rho is
+    asymptotically normal with variance 1/(n-1) under uniform permutations: approximate)."""
 
-    def check(actual):
+    def check(actual, alpha):
         perm = order(actual)
         if perm is None or not np.array_equal(np.sort(perm), np.arange(n)):
             return f"permutation: not a permutation of {n} items"
@@ -250,8 +252,9 @@ def _permutation_checks(n: int, order: Callable[[np.ndarray], np.ndarray]):
             return f"permutation: {fixed} fixed points (expected about 1)"
         if n > 2:
             rho = float(np.corrcoef(perm, np.arange(n))[0, 1])
-            if abs(rho) > Z / math.sqrt(n - 1):
-                return f"permutation: rank correlation {rho:.3g} with the identity > {Z / math.sqrt(n - 1):.3g}"
+            bound = normal_critical(alpha - 1 / math.factorial(12)) / math.sqrt(n - 1)  # the rest of alpha
+            if abs(rho) > bound:
+                return f"permutation: rank correlation {rho:.3g} with the identity > {bound:.3g}"
         return None
 
     return check
