@@ -21,7 +21,7 @@ from mlxport.runner import run
 # One or two ops of each family, all their cases: every dtype (float16 and bfloat16 included),
 # special values, empty and 0-d inputs, transposed and strided views.
 OPS = ("exp", "add", "sum", "argmax", "softmax", "matmul", "fast.rms_norm", "conv2d", "argsort", "take",
-       "cumsum", "transpose", "where", "fft.rfft", "linalg.qr", "pad", "sign")
+       "cumsum", "transpose", "where", "fft.rfft", "linalg.qr", "pad", "sign", "random.uniform")
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,8 @@ def test_an_op_missing_from_a_peer_table_is_unsupported():
         assert target.function("no_such_op") is None
         [cell] = run([case], [target])
         assert cell.status is Status.UNSUPPORTED and cell.message == f"[hadamard_transform] not in {target.name}'s op table"
-    # MLX's random ops draw from MLX's keys: never torch.random.* or numpy.random.* by name.
-    assert CupyTarget("numpy", xp=np).function("random.normal") is None
+    # MLX's random ops take MLX's keys: never numpy.random.gumbel or the like by name.
+    assert np.random.gumbel and CupyTarget("numpy", xp=np).function("random.gumbel") is None
 
 
 def test_devices_lists_the_peers_with_their_state():

@@ -103,6 +103,24 @@ def _topk(xp):
     return topk
 
 
+def _random(xp) -> dict[str, Callable]:
+    """MLX's samplers on the namespace's generator, seeded from MLX's key; the catalog tests the
+    law the samples follow. Dtypes the generator lacks (float16) it refuses itself."""
+
+    def rng(key):
+        return xp.random.default_rng(ported.key_seed(key))
+
+    return {
+        "random.normal": lambda shape=(), dtype=np.float32, loc=0.0, scale=1.0, key=None: (
+            rng(key).standard_normal(shape, dtype=dtype) * scale + loc).astype(dtype),
+        "random.uniform": lambda low=0.0, high=1.0, shape=(), dtype=np.float32, key=None: (
+            rng(key).random(shape, dtype=dtype) * (high - low) + low).astype(dtype),
+        "random.bernoulli": lambda p=0.5, shape=(), key=None: rng(key).random(shape) < p,
+        "random.randint": lambda low, high, shape=(), dtype=np.int32, key=None: rng(key).integers(
+            low, high, shape, dtype=dtype),
+    }
+
+
 def namespace_ops(xp) -> dict[str, Callable]:
     """The ops that are not ``xp``'s function of the same name and meaning, for any numpy-like
     namespace (numpy or CuPy)."""
@@ -140,6 +158,7 @@ def namespace_ops(xp) -> dict[str, Callable]:
             xp.linalg.cholesky(a)),
         "addmm": lambda c, a, b, alpha=1.0, beta=1.0: alpha * xp.matmul(a, b) + beta * c,
         "meshgrid": lambda *arrays, indexing="xy": xp.meshgrid(*arrays, indexing=indexing),
+        **_random(xp),
     }
 
 

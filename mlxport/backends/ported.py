@@ -103,6 +103,13 @@ PROMOTED_KEYWORDS = {"clip": ("a_min", "a_max")}
 FLOAT32_BY_DEFAULT = ("zeros", "ones", "eye", "identity", "tri", "linspace")
 
 
+def key_seed(key) -> int:
+    """A seed for another framework's generator from MLX's random key, its two uint32 words.
+    The catalog tests the law that samples follow, never bits, which only MLX's threefry makes."""
+    hi, lo = (int(w) for w in key.reshape(-1).tolist()[:2])
+    return hi << 32 | lo
+
+
 def scalar_dtype(*values) -> str:
     """MLX's dtype of Python scalars (arange's arguments, full's value): float32 if one is a
     float, else int32, or int64 when one does not fit; bool for bools."""

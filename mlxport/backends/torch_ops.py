@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import ported
+from . import ported, torch_random
 
 
 def _all_dims(a, dim):
@@ -163,6 +163,7 @@ def ops(torch) -> dict[str, Callable]:
            for n in ("fft2", "ifft2", "fftn", "ifftn", "rfft2", "irfft2", "rfftn", "irfftn")},
         **{f"fft.{n}": (lambda f: lambda a, axes=None: f(a, dim=axes))(getattr(fft, n)) for n in ("fftshift", "ifftshift")},
         "take": _take(torch),
+        **torch_random.samplers(torch),
         "take_along_axis": lambda a, indices, dim=None: torch.take_along_dim(a, indices.long(), dim),
         "put_along_axis": _put_along_axis,
         "at.add": lambda a, idx, v: a.index_put((idx.long(),), v.to(a.dtype), accumulate=True),
