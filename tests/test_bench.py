@@ -131,3 +131,37 @@ def test_peaks_and_declared_costs_give_rates_and_percent_of_peak():
     other = benchfile.record(b, [a, b], peaks)
     assert (other["gbps"], other["pct_peak_bw"]) == (None, None)
     assert other["speedup"] == {"mlx:cpu": pytest.approx(0.5)}
+
+
+def test_the_table_states_only_significant_ratios_and_colours_by_ratio_to_best():
+    from rich.console import Console
+
+    from mlxport.bench import report
+    from mlxport.model import TargetInfo
+
+    times = tuple(np.linspace(0.95e-3, 1.05e-3, 21))  # IQR/median 5%: no noise mark
+
+    def timed(target, scale):
+        return benchfile.BenchCell("c[x]", "add", "float32", target, "pass", True,
+                                   times=tuple(scale * t for t in times), first_call_s=0.01, processes=2)
+
+    cells = [timed("a:cpu", 1.0), timed("b:cpu", 3.0), timed("c:cpu", 1.02),
+             benchfile.BenchCell("c[x]", "add", "float32", "d:cpu", "mismatch", False, "values differ")]
+    infos = [TargetInfo(name, name[0], "cpu", True) for name in ("a:cpu", "b:cpu", "c:cpu", "d:cpu")]
+    doc = benchfile.document(cells, infos, floors={"a:cpu": 1e-6}, processes=2)
+    console = Console(record=True, width=200)
+    report.print_bench(console, doc)
+    text = console.export_text()
+    assert "c[x]" in text and "1 ms best" in text and "3 ms x3.00" in text and "1.02 ms ≈" in text
+    assert "mismatch" in text and "a:cpu 1 us" in text and "b:cpu n/a" in text
+    best, *_ = doc["results"]
+    styles = [report._cell(r, best).style for r in doc["results"]]
+    assert styles == ["bold green", "red", "green", "red"]
+
+
+def test_bench_times_numpy_as_a_peer_by_default():
+    from mlxport.bench.run import plan
+    from mlxport.check import Selection
+
+    chosen = plan(Selection(case_dirs=(SMOKE.parent,)))
+    assert {"numpy:cpu", "mlx:cpu"} <= {t.name for t in chosen.targets}

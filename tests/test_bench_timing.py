@@ -4,7 +4,6 @@ against an exact enumeration of every way to split the pooled samples."""
 from __future__ import annotations
 
 import itertools
-import math
 import random
 
 import numpy as np

@@ -8,16 +8,14 @@ how to wait for it (``sync``) and how to clock it (``timer``).
 from __future__ import annotations
 
 import contextlib
-import signal
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..backends import Target
 from ..compare import compare_outputs
-from ..inputs import generate
 from ..model import Case, Outcome, Status
-from ..runner import bind, blocked, failed, golden
+from ..runner import bind, blocked, failed
 from .timing import Budget, Samples, measure, measure_with
 
 SELFTEST_ELEMENTS = 1 << 24  # a 16M-element float32 add: 192 MiB of traffic per call
@@ -82,11 +80,14 @@ def bench_cell(target: Target, case: Case, inputs, expected, budget: Budget) -> 
         return untimed(outcome)
     try:
         with target.session():
-            call = bind(target, target.function(case.op), case, inputs)
-            first: list = []
-            timer = target.timer()
-            first_s = timer(lambda: first.append(call()) or first[0], target.sync)
-            if (outcome := _check(target, case, inputs, expected, first[0])).status != Status.PASS:
+            call, timer, first = bind(target, target.function(case.op), case, inputs), target.timer(), []
+
+            def first_call():  # timed like the rest, and its outputs kept for validation
+                first.extend(call())
+                return first
+
+            first_s = timer(first_call, target.sync)
+            if (outcome := _check(target, case, inputs, expected, first)).status != Status.PASS:
                 return untimed(outcome)
             with _cache(target, True):
                 samples = replace(measure_with(call, target.sync, budget, timer), first_call_s=first_s)
@@ -123,23 +124,15 @@ def _alloc(target: Target, call, budget: Budget, timer) -> Samples | None:
 
 
 def serve(conn, specs: list[tuple[str, str]], budget: dict) -> None:
-    """The bench worker: time each cell the pool sends, one at a time, until the pipe closes."""
-    from ..worker import load_targets
+    """The bench worker: time each cell the pool sends, one at a time, until the pipe closes;
+    the first cell of each target carries the probe of the harness on it."""
+    from ..worker import serve_cells
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    targets, limits = load_targets(specs), Budget(**budget)
-    probed: set[str] = set()
-    case = inputs = expected = None
-    while True:
-        try:
-            index, new_case, name = conn.recv()
-        except (EOFError, OSError):
-            return
-        if new_case is not None:
-            case, inputs = new_case, generate(new_case)
-            expected = golden(case, inputs)
-        check = None
-        if name not in probed:
-            probed.add(name)
-            check = probe(targets[name])
-        conn.send((index, replace(bench_cell(targets[name], case, inputs, expected, limits), probe=check)))
+    limits, probed = Budget(**budget), set()
+
+    def run(target: Target, case: Case, inputs, expected) -> Timing:
+        check = None if target.name in probed else probe(target)
+        probed.add(target.name)
+        return replace(bench_cell(target, case, inputs, expected, limits), probe=check)
+
+    serve_cells(conn, specs, run)

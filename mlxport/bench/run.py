@@ -57,8 +57,8 @@ class Plan:
 
 
 def plan(selection: Selection) -> Plan:
-    """Validate the bench case files and the targets of ``selection``."""
-    return Plan(select_bench_cases(selection), *select_targets(selection))
+    """Validate the bench case files and the targets of ``selection``; numpy is a peer here."""
+    return Plan(select_bench_cases(selection), *select_targets(selection, reference=True))
 
 
 def execute(chosen: Plan, options: BenchOptions, on_timing: Callable[[Timing], None] = lambda t: None) -> dict:
