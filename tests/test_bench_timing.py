@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mlxport.bench import stats
-from mlxport.bench.timing import Samples, WallTimer, measure, quantile, settled
+from mlxport.bench.timing import EventTimer, Samples, WallTimer, measure, quantile, settled
 
 
 class FakeClock:
@@ -74,6 +74,26 @@ def test_noise_that_never_settles_stops_at_max_time():
     durations = [0.01 * rng.choice([1, 10]) for _ in range(100_000)]
     samples, clock, _ = run(durations, warmup_s=0.0, min_s=0.1, max_s=2.0, min_samples=5, rel_spread=1e-6)
     assert 2.0 <= clock.now - samples.first_call_s < 2.0 + 0.1 + 1e-9
+
+
+def test_an_event_timer_reads_the_device_clock_between_events_recorded_around_the_call():
+    device, log = FakeClock(itertools.repeat(0.004)), []
+
+    class Event:  # the shape of torch.cuda.Event and cupy.cuda.Event: record, synchronize
+        def record(self):
+            self.at = device.now
+            log.append("record")
+
+        def synchronize(self):
+            log.append("wait")
+
+    def call():
+        log.append("call")
+        return device.call()
+
+    timer = EventTimer(Event, lambda a, b: 1e3 * (b.at - a.at))
+    assert timer(call, lambda outputs: log.append("sync")) == pytest.approx(0.004)
+    assert log == ["record", "call", "record", "sync", "wait"]
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 10, 101])

@@ -31,6 +31,27 @@ class WallTimer:
         return self.clock() - start
 
 
+class EventTimer:
+    """Device events around the call, then the sync and a wait on the end event: the device's
+    own clock, for CUDA targets. ``new_event()`` makes an event with ``record()`` and
+    ``synchronize()``; ``elapsed_ms(start, end)`` reads the time between two recorded events.
+
+        torch: EventTimer(lambda: torch.cuda.Event(enable_timing=True), lambda a, b: a.elapsed_time(b))
+        cupy:  EventTimer(cupy.cuda.Event, cupy.cuda.get_elapsed_time)
+    """
+
+    def __init__(self, new_event: Callable[[], Any], elapsed_ms: Callable[[Any, Any], float]):
+        self.start, self.end, self.elapsed_ms = new_event(), new_event(), elapsed_ms
+
+    def __call__(self, fn, sync) -> float:
+        self.start.record()
+        outputs = fn()
+        self.end.record()
+        sync(outputs)
+        self.end.synchronize()
+        return self.elapsed_ms(self.start, self.end) / 1e3
+
+
 @dataclass(frozen=True)
 class Budget:
     """How long to time a cell: warmup and sampling are time budgets, not counts."""
