@@ -61,6 +61,7 @@ class Budget:
     max_s: float = 3.0
     min_samples: int = 10
     rel_spread: float = 0.02  # stop when the median's 95% interval is within +-this (relative)
+    max_samples: int = 5000  # enough for any median; keeps a fast cell's bench record small
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -128,25 +129,27 @@ def settled(times: Sequence[float], rel_spread: float) -> bool:
 
 
 def measure(fn: Callable[[], Any], sync: Callable[[Sequence[Any]], None], *, warmup_s: float, min_s: float,
-            max_s: float, min_samples: int, rel_spread: float, timer: Timer | None = None,
-            clock: Callable[[], float] = time.perf_counter) -> Samples:
+            max_s: float, min_samples: int, rel_spread: float, max_samples: int = 5000,
+            timer: Timer | None = None, clock: Callable[[], float] = time.perf_counter) -> Samples:
     """Time ``fn``: one first call, warm up for ``warmup_s``, then sample for at least ``min_s``
-    and ``min_samples`` until the median settles to ``rel_spread``, for at most ``max_s``.
-    ``clock`` keeps the budgets; ``timer`` times each call (a wall clock by default)."""
+    and ``min_samples`` until the median settles to ``rel_spread``, for at most ``max_s`` and
+    ``max_samples``. ``clock`` keeps the budgets; ``timer`` times each call (a wall clock by default)."""
     timer = timer or WallTimer(clock)
     first = timer(fn, sync)
     start = clock()
     while clock() - start < warmup_s:
         timer(fn, sync)
     times: list[float] = []
-    start = clock()
+    start, check = clock(), min_samples
     while True:
         times.append(timer(fn, sync))
         spent = clock() - start
-        if spent >= max_s:
+        if spent >= max_s or len(times) >= max_samples:
             break
-        if spent >= min_s and len(times) >= min_samples and settled(times, rel_spread):
-            break
+        if spent >= min_s and len(times) >= check:
+            if settled(times, rel_spread):
+                break
+            check = len(times) + max(1, len(times) // 20)  # sorting every sample would cost O(n^2 log n)
     return Samples(tuple(times), first)
 
 
