@@ -165,3 +165,12 @@ def test_bench_times_numpy_as_a_peer_by_default():
 
     chosen = plan(Selection(case_dirs=(SMOKE.parent,)))
     assert {"numpy:cpu", "mlx:cpu"} <= {t.name for t in chosen.targets}
+
+
+def test_no_ratio_between_targets_from_a_single_process():
+    times = tuple(np.linspace(0.95e-3, 1.05e-3, 21))
+    a = benchfile.BenchCell("c", "add", "float32", "a:cpu", "pass", True, times=times, processes=1)
+    b = benchfile.BenchCell("c", "add", "float32", "b:cpu", "pass", True, times=tuple(3 * t for t in times),
+                            processes=2)
+    assert benchfile.speedup(a, b) is None and benchfile.speedup(b, a) is None
+    assert benchfile.speedup(benchfile.BenchCell(**{**a.__dict__, "processes": 2}), b) == pytest.approx(3.0)

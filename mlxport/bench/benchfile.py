@@ -21,6 +21,7 @@ from . import stats
 from .timing import Samples
 
 SCHEMA = "mlxport.bench/1"
+MIN_PROCESSES = 2  # per target, for a speedup between targets to be stated
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ def record(cell: BenchCell, peers: Sequence[BenchCell], peaks: Mapping[str, dict
 
 def speedup(cell: BenchCell, other: BenchCell) -> float | None:
     """How many times faster ``cell`` is than ``other`` (below 1: slower); None when the two are
-    not significantly different (Mann-Whitney p < 0.002 and outside +-10%) or not both timed."""
-    if not (cell.timed and other.timed):
+    not significantly different (Mann-Whitney p < 0.002 and outside +-10%), or not both timed in
+    at least two processes (drift between processes exceeds the noise within one)."""
+    if not (cell.timed and other.timed) or min(cell.processes, other.processes) < MIN_PROCESSES:
         return None
     ratio = stats.ratio_if_significant(cell.times, other.times)
     return round(ratio, 4) if ratio is not None else None

@@ -7,6 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .benchfile import MIN_PROCESSES
+
 NOISE_MARK = {"ok": "", "noisy": " ~", "unstable": " !"}
 
 
@@ -66,6 +68,9 @@ def print_bench(console: Console, doc: dict) -> None:
     names = dict.fromkeys(r["target"] for r in doc["results"])
     floors = ", ".join(f"{t} {seconds(measured[t]) if t in measured else 'n/a (no add)'}" for t in names)
     console.print(f"harness floor (a 1-element add and its sync): {floors}", highlight=False)
+    if doc["timing"]["processes"] < MIN_PROCESSES:
+        console.print(f"no ratio between targets is stated with fewer than {MIN_PROCESSES} processes each",
+                      highlight=False)
     console.print(f"{doc['timing']['processes']} process(es) per target, interleaved; "
                   "~ IQR/median > 10%, ! > 25%; +alloc: the time with the allocator cache off",
                   highlight=False)
