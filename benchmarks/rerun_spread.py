@@ -20,7 +20,8 @@ MIN_MEDIAN_S = 1e-3
 
 def bench(flags: list[str], path: Path) -> dict[tuple[str, str], float]:
     """One fresh ``mlxport bench`` run: the median of each timed cell."""
-    subprocess.run([sys.executable, "-m", "mlxport", "bench", *flags, "--json", str(path)], check=True)
+    subprocess.run([sys.executable, "-m", "mlxport", "bench", *flags, "--json", str(path)], check=True,
+                   stdout=subprocess.DEVNULL)  # its table; the comparison below is what counts
     doc = json.loads(path.read_text())
     return {(r["case"], r["target"]): r["median_s"] for r in doc["results"] if r["validated"] and r["median_s"]}
 

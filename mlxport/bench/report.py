@@ -39,8 +39,8 @@ def _cell(record: dict, best: dict | None) -> Text:
         # speedup of the best over this one: stated only when significant
         stated = best["speedup"].get(record["target"])
         text += f" x{stated:.2f}" if stated is not None else " ≈"
-    if record.get("alloc_median_s"):
-        text += f"\n+alloc {seconds(record['alloc_median_s'])}"
+    text += f"\nfirst {seconds(record['first_call_s'])}" if record.get("first_call_s") else ""
+    text += f" +alloc {seconds(record['alloc_median_s'])}" if record.get("alloc_median_s") else ""
     return Text(text, style=_colour(ratio))
 
 
@@ -72,5 +72,6 @@ def print_bench(console: Console, doc: dict) -> None:
         console.print(f"no ratio between targets is stated with fewer than {MIN_PROCESSES} processes each",
                       highlight=False)
     console.print(f"{doc['timing']['processes']} process(es) per target, interleaved; "
-                  "~ IQR/median > 10%, ! > 25%; +alloc: the time with the allocator cache off",
+                  "~ IQR/median > 10%, ! > 25%; first: the first call (compilation included); "
+                  "+alloc: the time with the allocator cache off",
                   highlight=False)
