@@ -118,7 +118,7 @@ def bench(
     spread: float = typer.Option(0.02, "--spread", min=0.0, help="stop when the median is known to +-this"),
 ) -> None:
     """Time each bench case on every available target: a matrix of median times per call."""
-    from .bench import gate, run
+    from .bench import benchfile, gate, run
     from .bench.report import print_bench
 
     old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
@@ -134,7 +134,7 @@ def bench(
     doc = gate.mark(doc, found) if old else doc
     print_bench(out, doc)
     if json_path:
-        results.write(json_path, doc)
+        benchfile.write(json_path, doc)
         out.print(f"bench file: {json_path}", markup=False, highlight=False)
     for item in found:
         out.print(item.line(), markup=False, highlight=False, soft_wrap=True)

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 from .. import __version__
 from ..model import InputError
-from ..results import host
+from ..results import host, write  # noqa: F401  (write is re-exported: one atomic writer)
 from . import stats
 from .timing import Samples
 
