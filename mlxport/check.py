@@ -53,9 +53,9 @@ def case_files(extra: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def select_cases(selection: Selection) -> list[Case]:
-    """Validate every case file, then apply ``--ops`` and ``--dtypes``."""
-    cases = load_files(case_files(selection.case_dirs))
+def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:
+    """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and ``--dtypes``."""
+    cases = load_files(case_files(selection.case_dirs) if files is None else files)
     for name in selection.dtypes:
         if name not in dt.DTYPES:
             raise InputError(f"--dtypes: unknown dtype {name!r}; known: {', '.join(dt.DTYPES)}")

@@ -52,6 +52,8 @@ class Pool:
     jobs: int = 1
     timeout: float = 60.0
     workers: list[_Worker] = field(default_factory=list)
+    serve: Callable | None = None  # the worker's main(conn, specs, *serve_args); worker.main by default
+    serve_args: tuple = ()
 
     def run(self, cells: Sequence[Cell]) -> Iterator[tuple[int, CellResult]]:
         pending: dict[str, deque] = {}
@@ -97,7 +99,7 @@ class Pool:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding a GPU
         parent, child = context.Pipe()
         specs = [(t.spec, t.name) for t in self.targets]
-        process = context.Process(target=main, args=(child, specs), daemon=True)
+        process = context.Process(target=self.serve or main, args=(child, specs, *self.serve_args), daemon=True)
         process.start()
         child.close()
         worker = _Worker(name, process, parent)
