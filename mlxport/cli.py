@@ -102,6 +102,46 @@ def check(
     _finish(run.doc, verdict, asked.any, (junit, markdown, svg, html))
 
 
+@app.command()
+def bench(
+    target: List[str] = TargetOpt, ops: List[str] = OpsOpt,
+    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes"),
+    cases_dirs: List[Path] = typer.Option([], "--cases", help="extra bench case folder; repeatable"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write the bench file here"),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="mark cells slower than in this bench file"),
+    max_slowdown: float = typer.Option(1.25, "--max-slowdown", min=1.0, help="fail when a cell is this many times slower"),
+    processes: int = typer.Option(2, "--processes", min=1, help="worker processes per target, interleaved"),
+    warmup: float = typer.Option(0.2, "--warmup", min=0.0, help="seconds of warmup per cell"),
+    min_time: float = typer.Option(0.5, "--min-time", min=0.0, help="least seconds of sampling per cell"),
+    max_time: float = typer.Option(3.0, "--max-time", min=0.01, help="most seconds of sampling per cell"),
+    min_samples: int = typer.Option(10, "--min-samples", min=1, help="least timed calls per cell and process"),
+    spread: float = typer.Option(0.02, "--spread", min=0.0, help="stop when the median is known to +-this"),
+) -> None:
+    """Time each bench case on every available target: a matrix of median times per call."""
+    from .bench import benchfile, gate, run
+    from .bench.report import print_bench
+
+    old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
+    budget = run.Budget(warmup, min_time, max_time, min_samples, spread)
+    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
+                          tuple(cases_dirs))
+    chosen = run.plan(selection)  # input errors before the progress bar
+    with _progress() as progress:
+        task = progress.add_task("timing", total=None)
+        doc = run.execute(chosen, run.BenchOptions(budget, processes),
+                          lambda t: progress.update(task, advance=1, description=t.case[:48]))
+    found = gate.slower(doc, old, max_slowdown) if old else []
+    doc = gate.mark(doc, found) if old else doc
+    print_bench(out, doc)
+    if json_path:
+        benchfile.write(json_path, doc)
+        out.print(f"bench file: {json_path}", markup=False, highlight=False)
+    for item in found:
+        out.print(item.line(), markup=False, highlight=False, soft_wrap=True)
+    if any(item.fails for item in found):
+        raise typer.Exit(1)
+
+
 @app.command("merge")
 def merge_files(
     files: List[Path] = typer.Argument(..., help="results files, from several machines or shards"),

@@ -14,7 +14,7 @@ from ..pool import Pool
 from ..runner import prepare_environment
 from . import benchfile, stats
 from .benchfile import BenchCell
-from .harness import Timing, serve
+from .harness import Probe, Timing, serve
 from .timing import Budget
 
 DEFAULT_PROCESSES = 2
@@ -47,26 +47,44 @@ def select_bench_cases(selection: Selection) -> list[Case]:
     return select_cases(selection, bench_files(selection.case_dirs))
 
 
-def execute(selection: Selection, options: BenchOptions, on_timing: Callable[[Timing], None] = lambda t: None) -> dict:
+@dataclass(frozen=True)
+class Plan:
+    """What a bench run covers, checked: every input error is raised before any timing."""
+
+    cases: list[Case]
+    targets: list
+    infos: list
+
+
+def plan(selection: Selection) -> Plan:
+    """Validate the bench case files and the targets of ``selection``."""
+    return Plan(select_bench_cases(selection), *select_targets(selection))
+
+
+def execute(chosen: Plan, options: BenchOptions, on_timing: Callable[[Timing], None] = lambda t: None) -> dict:
     """Time every cell and return the bench document (not yet written)."""
     env = prepare_environment()
-    cases = select_bench_cases(selection)
-    targets, infos = select_targets(selection)
+    cases, targets, infos = chosen.cases, chosen.targets, chosen.infos
     timings: dict[tuple[str, str], list[Timing]] = {}
     floors: dict[str, list[float]] = {}
     for _ in range(options.processes):
         for target in targets:
             for timing in _one_process(target, cases, options):
                 if timing.probe is not None:
-                    if (problem := timing.probe.problem()) is not None:
-                        raise InputError(f"{target.name}: harness self-test failed: {problem}; refusing to report")
-                    floors.setdefault(target.name, []).append(timing.probe.floor_s)
+                    floors.setdefault(target.name, []).append(trusted(target.name, timing.probe))
                 timings.setdefault((timing.case, timing.target), []).append(timing)
                 on_timing(timing)
     cells = [_merge(case, target.name, timings[(case.id, target.name)]) for case in cases for target in targets]
     return benchfile.document(cells, infos, peaks=options.peaks, budget=options.budget.to_json(),
                               floors={t: stats.median(f) for t, f in floors.items()},
                               processes=options.processes, env=env)
+
+
+def trusted(target: str, probe: Probe) -> float:
+    """The harness floor of ``target``; refuses to go on when its self-test failed."""
+    if (problem := probe.problem()) is not None:
+        raise InputError(f"{target}: harness self-test failed: {problem}; refusing to report")
+    return probe.floor_s
 
 
 def _one_process(target, cases: Sequence[Case], options: BenchOptions):
