@@ -157,5 +157,12 @@ def record(target: Target) -> dict:
             "gpu": gpu()}
 
 
+def collect(targets) -> dict[str, dict]:
+    """:func:`record` of every target, each read in a fresh process of its own."""
+    from .peaks import per_target
+
+    return per_target(targets, record)
+
+
 def _described(paths: list[str]) -> list[dict]:
     return [{"path": p, "kind": blas_kind(p) if "blas" in Path(p).name.lower() else None} for p in paths]

@@ -7,7 +7,7 @@
   Bytes per call = 3 * n * 4 (read b, read c, write a); as in STREAM, the write-allocate read of
   ``a`` that a CPU cache adds is NOT counted, so a CPU's bus may carry up to 4/3 of that.
 - Flops: a square GEMM ``c = a @ b``, 2 * n^3 flops per call, in float32; on a GPU also in
-  bfloat16 and float16. n doubles from ``GEMM_START`` until one call takes ``GEMM_MIN_S`` or n
+  bfloat16 and float16. n doubles from ``GEMM_START`` until a call takes ``GEMM_MIN_S`` or n
   reaches the device's limit, so a slow BLAS is not asked for minutes of work.
 
 Both are timed by the harness (:func:`timing.measure_with`) with the target's own sync and timer;
@@ -27,7 +27,8 @@ from .timing import Budget, Samples, measure_with
 
 TRIAD_SCALAR = 3.0
 GEMM_START = 256
-GEMM_MIN_S = 0.05  # one GEMM call at least this long ...
+GEMM_MIN_S = 0.2  # one GEMM call (median of three) at least this long ...
+SIZING = Budget(warmup_s=0.0, min_s=0.0, max_s=60.0, min_samples=3, rel_spread=1e9)  # exactly 3 calls
 CALIBRATE_BUDGET = Budget(warmup_s=0.2, min_s=0.5, max_s=3.0, min_samples=5, rel_spread=0.02)
 
 
@@ -125,8 +126,8 @@ def gemm(target: Target, dtype: str, largest: int, budget: Budget) -> dict:
     while True:
         a, b = (target.asarray(rng.standard_normal((n, n)).astype(dt.np_dtype(dtype))) for _ in range(2))
         call, text = _gemm(target, a, b)
-        first = _measure(target, call, Budget(0.0, 0.0, 0.0, 1, 1.0))  # one call: is n large enough?
-        if first.median >= GEMM_MIN_S or 2 * n > largest:
+        # Three calls, not one: on a busy machine a single call can be slow by chance.
+        if _measure(target, call, SIZING).median >= GEMM_MIN_S or 2 * n > largest:
             break
         n *= 2
     samples = _measure(target, call, budget)
@@ -165,21 +166,26 @@ def _summary(samples: Samples) -> dict:
 
 
 def calibrate(targets, sizes: Sizes | None = None, budget: Budget = CALIBRATE_BUDGET) -> dict[str, dict]:
-    """The ``peaks`` slot: every target measured in a fresh process of its own, one at a time,
-    so that no framework's threads or caches are warm from another's run."""
+    """The ``peaks`` slot: every target measured in a fresh process of its own."""
+    return per_target(targets, peaks, sizes, budget)
+
+
+def per_target(targets, fn, *args) -> dict[str, Any]:
+    """``fn(target, *args)`` for each target, each in a fresh spawned process, one at a time, so
+    that no framework's threads or caches are warm from another's run."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     found = {}
     for target in targets:
         with context.Pool(1) as pool:
-            found[target.name] = pool.apply(_peaks_in_worker, ((target.spec, target.name), sizes, budget))
+            found[target.name] = pool.apply(_in_worker, ((target.spec, target.name), fn, args))
     return found
 
 
-def _peaks_in_worker(spec: tuple[str, str], sizes: Sizes | None, budget: Budget) -> dict:
+def _in_worker(spec: tuple[str, str], fn, args) -> Any:
     from ..runner import prepare_environment
     from ..worker import load_targets
 
     prepare_environment()
-    return peaks(load_targets([spec])[spec[1]], sizes, budget)
+    return fn(load_targets([spec])[spec[1]], *args)
