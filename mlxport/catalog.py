@@ -12,6 +12,7 @@ import yaml
 
 from . import dtypes as dt
 from . import references
+from .bench.work import WORK_FIELDS, declare
 from .model import Case, InputError, InputSpec, Rule
 from .shapes import format_shapes, parse_shapes
 from .yamlfile import load_yaml
@@ -30,9 +31,9 @@ DTYPE_GROUPS = {
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
                 "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
-                "positional"}
+                "positional"} | WORK_FIELDS
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
-                  "tolerance", "doc", "positional"}
+                  "tolerance", "doc", "positional"} | WORK_FIELDS
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted")
@@ -128,7 +129,8 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: _Where) -> l
         cases.append(Case(
             id=_case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"]),
             dtype=dtype, inputs=specs, params=params, out=_out(merged, specs, dtype, where),
-            positional=positional, tolerance=_tolerance(merged, dtype, where), source=source, **shared,
+            positional=positional, tolerance=_tolerance(merged, dtype, where), source=source,
+            work=_work(merged, shapes, params, dtype, node=variant or entry, where=where), **shared,
         ))
     return cases
 
@@ -260,6 +262,15 @@ def _tolerance(merged, dtype, where) -> dt.Tolerance | None:
         raise where.fail(merged, "tolerance", "{rtol: x, atol: y}, or a mapping of dtype to that")
     base = dt.default_tolerance(dtype)
     return dt.Tolerance(chosen.get("rtol", base.rtol), chosen.get("atol", base.atol))
+
+
+def _work(merged, shapes, params, dtype, node, where):
+    """The bytes and flops a bench case declares (mlxport/bench/work.py), checked now."""
+    try:
+        return declare(merged, shapes, params, dtype)
+    except ValueError as exc:
+        key, message = exc.args
+        raise where.fail(node if key in node else merged, key, message) from None
 
 
 def _rules(entry, key, where) -> tuple[Rule, ...]:

@@ -92,6 +92,7 @@ class Case:
     skips: tuple[Rule, ...] = ()
     divergences: tuple[Rule, ...] = ()
     source: str = ""
+    work: Any = None  # bench.work.Work: the bytes and flops its case data declares
 
 
 @dataclass(frozen=True)

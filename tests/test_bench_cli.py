@@ -11,6 +11,7 @@ from conftest import read_json, run_cli
 from mlxport.bench import benchfile, gate
 
 SMOKE = str(Path(__file__).parent / "data" / "bench")
+SMOKE_OPS = "*(1000,1001)*"  # the smoke cases only, not the built-in cases/bench
 FAST = ("--cases", SMOKE, "--target", "mlx:cpu", "--target", "numpy:cpu", "--warmup", "0",
         "--min-time", "0.02", "--max-time", "1", "--min-samples", "8", "--spread", "0.5")
 
@@ -18,7 +19,7 @@ FAST = ("--cases", SMOKE, "--target", "mlx:cpu", "--target", "numpy:cpu", "--war
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     path = tmp_path_factory.mktemp("bench") / "bench.json"
-    done = run_cli("bench", *FAST, "--json", str(path))
+    done = run_cli("bench", *FAST, "--ops", SMOKE_OPS, "--json", str(path))
     return done, path
 
 
@@ -55,7 +56,7 @@ def test_a_significantly_slower_cell_fails_the_baseline_gate(bench_run, tmp_path
     assert len(found) == 4 and all(s.fails and s.ratio == pytest.approx(100) for s in found)
     assert gate.slower(doc, doc, 1.25) == []  # the same times: nothing slower
     assert not any(s.fails for s in gate.slower(doc, faster, 1000.0))
-    done = run_cli("bench", *FAST, "--ops", "add", "--processes", "1", "--baseline", str(baseline),
+    done = run_cli("bench", *FAST, "--ops", "add" + SMOKE_OPS, "--processes", "1", "--baseline", str(baseline),
                    "--json", str(tmp_path / "now.json"))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL: add[float32" in done.stdout

@@ -106,7 +106,8 @@ class Target:
 
 def discover() -> list[Target]:
     """Every target of every backend registered in the entry-point group."""
-    found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name != "numpy", ep.name))
+    # The reference first, then MLX's own targets, then the peers it is measured against.
+    found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name != "numpy", ep.name != "mlx", ep.name))
     if not found:
         raise InputError(f"no backends in the entry-point group {GROUP}: is mlxport installed (pip install -e .)?")
     targets: list[Target] = []

@@ -47,11 +47,6 @@ class BenchCell:
         return self.validated and bool(self.times)
 
 
-def cost(case) -> tuple[int | None, int | None]:
-    """The bytes moved and flops done by one call of ``case``, as its case data declares them."""
-    return getattr(case, "bytes", None), getattr(case, "flops", None)
-
-
 def _rate(amount: int | None, seconds: float | None, scale: float = 1e9) -> float | None:
     return round(amount / seconds / scale, 4) if amount is not None and seconds else None
 

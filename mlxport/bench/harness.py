@@ -17,6 +17,7 @@ from ..compare import compare_outputs
 from ..model import Case, Outcome, Status
 from ..runner import bind, blocked, failed
 from .timing import Budget, Samples, measure, measure_with
+from .work import cost
 
 SELFTEST_ELEMENTS = 1 << 24  # a 16M-element float32 add: 192 MiB of traffic per call
 SELFTEST_MAX_GBPS = 20_000.0  # 20 TB/s: beyond any memory system today; faster means no sync
@@ -56,6 +57,7 @@ class Timing:
     samples: Samples | None = None
     alloc: Samples | None = None
     probe: Probe | None = None  # on the first cell of a target in a process
+    work: tuple[int | None, int | None] = (None, None)  # (bytes, flops) the case data declares
 
 
 def probe(target: Target) -> Probe | None:
@@ -133,6 +135,14 @@ def serve(conn, specs: list[tuple[str, str]], budget: dict) -> None:
     def run(target: Target, case: Case, inputs, expected) -> Timing:
         check = None if target.name in probed else probe(target)
         probed.add(target.name)
-        return replace(bench_cell(target, case, inputs, expected, limits), probe=check)
+        timing = bench_cell(target, case, inputs, expected, limits)
+        return replace(timing, probe=check, work=_work(case, inputs, expected))
 
     serve_cells(conn, specs, run)
+
+
+def _work(case: Case, inputs, expected) -> tuple[int | None, int | None]:
+    """The case's declared bytes and flops, from its inputs and the golden's shapes."""
+    if isinstance(expected, Exception):
+        return None, None
+    return cost(case, [i.value for i in inputs], expected)

@@ -12,7 +12,7 @@ from ..check import Selection, builtin_cases, select_cases, select_targets
 from ..model import Case, CellResult, InputError
 from ..pool import Pool
 from ..runner import prepare_environment
-from . import benchfile, stats
+from . import benchfile, environment, peaks, stats
 from .benchfile import BenchCell
 from .harness import Probe, Timing, serve
 from .timing import Budget
@@ -28,6 +28,7 @@ class BenchOptions:
     processes: int = DEFAULT_PROCESSES  # per target, interleaved
     timeout: float = 300.0  # seconds one cell may take in a worker, golden and validation included
     peaks: dict = field(default_factory=dict)  # {target: {"bandwidth_gbps", "flops_gflops", "method"}}
+    calibrate: bool = False  # measure the peaks first (bench/peaks.py), in place of ``peaks``
 
 
 def bench_files(extra: tuple[Path, ...]) -> list[Path]:
@@ -75,9 +76,10 @@ def execute(chosen: Plan, options: BenchOptions, on_timing: Callable[[Timing], N
                 timings.setdefault((timing.case, timing.target), []).append(timing)
                 on_timing(timing)
     cells = [_merge(case, target.name, timings[(case.id, target.name)]) for case in cases for target in targets]
-    return benchfile.document(cells, infos, peaks=options.peaks, budget=options.budget.to_json(),
-                              floors={t: stats.median(f) for t, f in floors.items()},
-                              processes=options.processes, env=env)
+    doc = benchfile.document(cells, infos, peaks=peaks.calibrate(targets) if options.calibrate else options.peaks,
+                             budget=options.budget.to_json(), floors={t: stats.median(f) for t, f in floors.items()},
+                             processes=options.processes, env=env)
+    return {**doc, "environment": environment.collect(targets)}
 
 
 def trusted(target: str, probe: Probe) -> float:
@@ -101,7 +103,7 @@ def _lost(result: CellResult) -> Timing:
 
 def _merge(case: Case, target: str, runs: list[Timing]) -> BenchCell:
     """One cell over its processes: timed only when every process validated it."""
-    size, flops = benchfile.cost(case)
+    size, flops = next((t.work for t in runs if t.work != (None, None)), (None, None))
     bad = next((t for t in runs if not t.validated), None)
     base = dict(case=case.id, op=case.op, dtype=case.dtype, target=target, bytes=size, flops=flops)
     if bad is not None:
