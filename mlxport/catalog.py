@@ -15,6 +15,7 @@ import yaml
 
 from . import dtypes as dt
 from . import references
+from .bench.work import WORK_FIELDS, declare
 from .model import Case, InputError, InputSpec, Rule
 from .shapes import format_shapes, parse_shapes
 from .yamlfile import load_yaml
@@ -33,9 +34,9 @@ DTYPE_GROUPS = {
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
                 "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
-                "positional", "reduces", "aliases", "supports"}
+                "positional", "reduces", "aliases", "supports"} | WORK_FIELDS
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
-                  "tolerance", "doc", "positional", "reduces"}
+                  "tolerance", "doc", "positional", "reduces"} | WORK_FIELDS
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted", "general_eig")
@@ -179,7 +180,8 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: _Where) -> l
             id=_case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"]),
             dtype=dtype, inputs=specs, params=params, out=_out(merged, specs, dtype, where),
             positional=positional, tolerance=_tolerance(merged, dtype, where), source=source,
-            reduction=_reduction(merged, specs, where), **shared,
+            reduction=_reduction(merged, specs, where),
+            work=_work(merged, shapes, params, dtype, node=variant or entry, where=where), **shared,
         ))
     return cases
 
@@ -331,6 +333,15 @@ def _reduction(merged, specs, where) -> int | None:
     if isinstance(how, int) and not isinstance(how, bool) and -len(shape) <= how < len(shape):
         return shape[how]
     raise where.fail(merged, "reduces", "'axis', or an integer axis of the first input")
+
+
+def _work(merged, shapes, params, dtype, node, where):
+    """The bytes and flops a bench case declares (mlxport/bench/work.py), checked now."""
+    try:
+        return declare(merged, shapes, params, dtype)
+    except ValueError as exc:
+        key, message = exc.args
+        raise where.fail(node if key in node else merged, key, message) from None
 
 
 def _rules(entry, key, where) -> tuple[Rule, ...]:

@@ -54,9 +54,9 @@ def case_files(extra: tuple[Path, ...]) -> list[Path]:
     return [f for f in files if f.name != NOT_APPLICABLE]
 
 
-def select_cases(selection: Selection) -> list[Case]:
-    """Validate every case file, then apply ``--ops`` and ``--dtypes``."""
-    cases = load_files(case_files(selection.case_dirs))
+def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:
+    """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and ``--dtypes``."""
+    cases = load_files(case_files(selection.case_dirs) if files is None else files)
     for name in selection.dtypes:
         if name not in dt.DTYPES:
             raise InputError(f"--dtypes: unknown dtype {name!r}; known: {', '.join(dt.DTYPES)}")
@@ -84,8 +84,9 @@ def _op_matches(pattern: str, case: Case) -> bool:
     return glob(pattern, case.op) or glob(pattern, case.id)
 
 
-def select_targets(selection: Selection) -> tuple[list[Target], list[TargetInfo]]:
-    """The targets to run, and the probe of every known target (for the report)."""
+def select_targets(selection: Selection, reference: bool = False) -> tuple[list[Target], list[TargetInfo]]:
+    """The targets to run (with no ``--target``: every available one, the numpy reference only
+    when ``reference``), and the probe of every known target (for the report)."""
     known = discover()
     infos = {t.name: t.probe() for t in known}
     for name in selection.targets:
@@ -96,7 +97,7 @@ def select_targets(selection: Selection) -> tuple[list[Target], list[TargetInfo]
     if selection.targets:
         chosen = [t for t in known if t.name in selection.targets]
     else:
-        chosen = [t for t in known if infos[t.name].available and not t.is_reference]
+        chosen = [t for t in known if infos[t.name].available and (reference or not t.is_reference)]
     if not chosen:
         raise InputError("no target is available besides the numpy reference; pip install 'mlxport[cpu]'")
     return chosen, [infos[t.name] for t in known]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -150,6 +151,53 @@ def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.
     return doc, verdict
 
 
+@app.command()
+def bench(
+    ctx: typer.Context, target: List[str] = TargetOpt, ops: List[str] = OpsOpt,
+    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes"),
+    cases_dirs: List[Path] = typer.Option([], "--cases", help="extra bench case folder; repeatable"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write the bench file here"),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="mark cells slower than in this bench file"),
+    max_slowdown: float = typer.Option(1.25, "--max-slowdown", min=1.0, help="fail when a cell is this many times slower"),
+    processes: int = typer.Option(2, "--processes", min=1, help="worker processes per target, interleaved"),
+    warmup: float = typer.Option(0.2, "--warmup", min=0.0, help="seconds of warmup per cell"),
+    min_time: float = typer.Option(0.5, "--min-time", min=0.0, help="least seconds of sampling per cell"),
+    max_time: float = typer.Option(3.0, "--max-time", min=0.01, help="most seconds of sampling per cell"),
+    min_samples: int = typer.Option(10, "--min-samples", min=1, help="least timed calls per cell and process"),
+    spread: float = typer.Option(0.02, "--spread", min=0.0, help="stop when the median is known to +-this"),
+    calibrate: bool = typer.Option(False, "--calibrate", help="measure each target's peak GB/s and GFLOP/s first"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write a roofline PNG here (needs matplotlib)"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the matrix as Markdown here"),
+) -> None:
+    """Time each bench case on every available target: a matrix of median times per call."""
+    from .bench import benchfile, gate, matrix, roofline, run
+    from .bench.report import print_bench
+
+    old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
+    budget = run.Budget(warmup, min_time, max_time, min_samples, spread)
+    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
+                          tuple(cases_dirs))
+    chosen = run.plan(selection)  # input errors before the progress bar
+    with _progress() as progress:
+        task = progress.add_task("timing", total=None)
+        doc = run.execute(chosen, run.BenchOptions(budget, processes, calibrate=calibrate),
+                          lambda t: progress.update(task, advance=1, description=t.case[:48]))
+    found = gate.slower(doc, old, max_slowdown) if old else []
+    doc = {**(gate.mark(doc, found) if old else doc), "command": _command(ctx)}
+    print_bench(out, doc)
+    if json_path:
+        benchfile.write(json_path, doc)
+        out.print(f"bench file: {json_path}", markup=False, highlight=False)
+    for path, write in ((plot, roofline.write), (markdown, matrix.write)):
+        if path:
+            write(doc, path)
+            out.print(f"wrote {path}", markup=False, highlight=False)
+    for item in found:
+        out.print(item.line(), markup=False, highlight=False, soft_wrap=True)
+    if any(item.fails for item in found):
+        raise typer.Exit(1)
+
+
 @app.command("merge")
 def merge_files(
     files: List[Path] = typer.Argument(..., help="results files, from several machines or shards"),
@@ -215,6 +263,18 @@ def _run(selection: Selection, options: RunOptions):
             progress.stop()
             err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
             raise typer.Exit(130)
+
+
+def _command(ctx: typer.Context) -> str:
+    """The command line of a run, rebuilt from the flags that differ from their defaults."""
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value in (None, False, (), []) or value == param.default:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            parts += [param.opts[0]] if item is True else [param.opts[0], str(item)]
+    return shlex.join(parts)
 
 
 def _progress() -> Progress:

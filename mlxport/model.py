@@ -100,6 +100,7 @@ class Case:
     source: str = ""
     reduction: int | None = None  # the length K of the sum the op does, from ``reduces:``
     reference: str | None = None  # the op whose golden this is (an alias's original); None: op
+    work: Any = None  # bench.work.Work: the bytes and flops its case data declares
 
 
 @dataclass(frozen=True)

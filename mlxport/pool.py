@@ -52,8 +52,9 @@ class Pool:
     targets: Sequence[Target]
     jobs: int = 1
     timeout: float = 60.0
-    save: Path | None = None  # --save-failures: the workers write each failing cell's arrays here
     workers: list[_Worker] = field(default_factory=list)
+    serve: Callable | None = None  # the worker's main(conn, specs, *serve_args); worker.main by default
+    serve_args: tuple = ()  # worker.main's: (the --save-failures folder,)
 
     def run(self, cells: Sequence[Cell]) -> Iterator[tuple[int, CellResult]]:
         pending: dict[str, deque] = {}
@@ -99,7 +100,7 @@ class Pool:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding a GPU
         parent, child = context.Pipe()
         specs = [(t.spec, t.name) for t in self.targets]
-        process = context.Process(target=main, args=(child, specs, self.save), daemon=True)
+        process = context.Process(target=self.serve or main, args=(child, specs, *self.serve_args), daemon=True)
         process.start()
         child.close()
         worker = _Worker(name, process, parent)
@@ -162,5 +163,5 @@ def _result(case: Case, target: Target, status: Status, message: str) -> CellRes
 def run_isolated(cells: Sequence[Cell], targets: Sequence[Target], jobs: int, timeout: float,
                  on_result: Callable[[int, CellResult], None], save: Path | None = None) -> None:
     """Run ``cells`` in workers, calling ``on_result`` for each as it finishes."""
-    for index, result in Pool(targets, jobs, timeout, save).run(cells):
+    for index, result in Pool(targets, jobs, timeout, serve_args=(save,)).run(cells):
         on_result(index, result)

@@ -88,22 +88,34 @@ def known_reason(case: Case, target: str, status: Status) -> str | None:
     return next((r.reason for r in case.divergences if matches(r, target, case.id)), None)
 
 
-def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple[Outcome, list | None]:
-    """The cell's outcome, and its outputs when it ran."""
+def blocked(target: Target, case: Case, expected) -> Outcome | None:
+    """Why the cell cannot run at all (skip, failed golden, op not in the table), else None."""
     reason = next((r.reason for r in case.skips if matches(r, target.name, case.id)), None)
     reason = reason or target.skip_reason(case)
     if reason:
-        return Outcome(Status.SKIP, reason), None
+        return Outcome(Status.SKIP, reason)
     if isinstance(expected, Exception):
-        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {_one_line(expected)}"), None
+        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {_one_line(expected)}")
+    if target.function(case.op) is None:
+        return Outcome(Status.UNSUPPORTED, f"[{case.op}] not in {target.name}'s op table")
+    return None
+
+
+def failed(target: Target, case: Case, exc: BaseException) -> Outcome:
+    """The outcome of a cell whose call raised."""
+    return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple[Outcome, list | None]:
+    """The cell's outcome, and its outputs when it ran."""
+    if (outcome := blocked(target, case, expected)) is not None:
+        return outcome, None
     fn = target.function(case.op)
-    if fn is None:
-        return Outcome(Status.UNSUPPORTED, f"[{case.op}] not in {target.name}'s op table"), None
     try:
         with target.session():
             actual = _call(target, fn, case, inputs)
     except Exception as exc:
-        return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {_one_line(exc)}"), None
+        return failed(target, case, exc), None
     outcome = compare_outputs(actual, list(expected), case, [i.value for i in inputs])
     if accuracy.eligible(case, expected, outcome):
         outcome = accuracy.recheck(outcome, actual, list(expected), _precise(target, fn, case, inputs), case)
@@ -122,10 +134,17 @@ def _precise(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.nda
 
 
 def _call(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray]:
-    args, kwargs = _arguments(case, inputs, lambda i: target.view(target.asarray(i.base), i.view), target.param)
-    outputs = _as_tuple(fn(*args, **kwargs))
+    """Run the cell's call, wait for it, and bring its outputs back to numpy."""
+    outputs = bind(target, fn, case, inputs)()
     target.sync(outputs)
     return [target.to_numpy(o) for o in outputs]
+
+
+def bind(target: Target, fn, case: Case, inputs: list[Input]):
+    """The call of a cell with its arguments made once: ``call() -> tuple of outputs``. Call it
+    inside ``target.session()``; it does not sync (the harness times that)."""
+    args, kwargs = _arguments(case, inputs, lambda i: target.view(target.asarray(i.base), i.view), target.param)
+    return lambda: _as_tuple(fn(*args, **kwargs))
 
 
 def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:

@@ -25,6 +25,11 @@ def load_targets(specs: list[tuple[str, str]]) -> dict[str, Target]:
 
 def main(conn, specs: list[tuple[str, str]], save: Path | None = None) -> None:
     """Serve cells until the pool closes the pipe; ``save`` is --save-failures' folder."""
+    serve_cells(conn, specs, lambda target, case, inputs, expected: run_cell(target, case, inputs, expected, save))
+
+
+def serve_cells(conn, specs: list[tuple[str, str]], run) -> None:
+    """Answer each cell the pool sends with ``run(target, case, inputs, golden)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     targets = load_targets(specs)
     case = inputs = expected = None
@@ -36,4 +41,4 @@ def main(conn, specs: list[tuple[str, str]], save: Path | None = None) -> None:
         if new_case is not None:  # None: the same case as before, on another target
             case, inputs = new_case, generate(new_case)
             expected = golden(case, inputs)
-        conn.send((index, run_cell(targets[name], case, inputs, expected, save)))
+        conn.send((index, run(targets[name], case, inputs, expected)))

@@ -74,6 +74,18 @@ class Target:
     def sync(self, outputs: Sequence[Any]) -> None:
         """Wait until ``outputs`` are computed; the harness calls this, never the op."""
 
+    def timer(self):
+        """How ``mlxport bench`` times one call and its sync: ``timer(fn, sync) -> seconds``. A
+        host clock by default; a CUDA target returns one that records events around the call."""
+        from ..bench.timing import WallTimer
+
+        return WallTimer()
+
+    def cache(self, steady: bool):
+        """A context manager for timing, or None where the framework has no allocator cache to
+        control: ``steady`` keeps freed buffers for reuse, else each call allocates afresh."""
+        return None
+
     def view(self, x: Any, view: View) -> Any:
         """The non-contiguous view of a framework array that a case asks for."""
         return view.apply(x)

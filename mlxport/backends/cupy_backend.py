@@ -267,5 +267,14 @@ class CupyTarget(ported.PortedTarget):
 
             cupy.cuda.get_current_stream().synchronize()
 
+    def timer(self):
+        if self.namespace() is np:
+            return super().timer()
+        import cupy
+
+        from ..bench.timing import EventTimer
+
+        return EventTimer(cupy.cuda.Event, cupy.cuda.get_elapsed_time)  # events time by default
+
     def classify(self, exc: BaseException) -> Status:
         return Status.UNSUPPORTED if _UNSUPPORTED.search(str(exc)) else super().classify(exc)

@@ -14,6 +14,7 @@ from ..model import Case, TargetInfo
 from . import Target, resolve
 
 FLOAT64_ON_GPU = "float64 is not supported on the GPU by MLX's design"
+STEADY_CACHE_BYTES = 1 << 40
 
 
 def targets() -> list[Target]:
@@ -106,6 +107,21 @@ class MLXTarget(Target):
         import mlx.core as mx
 
         mx.eval(*outputs)
+
+    def cache(self, steady: bool):
+        import mlx.core as mx
+
+        @contextlib.contextmanager
+        def limit():
+            # Steady state: a cache limit no run reaches. Allocation included: no cache at all.
+            previous = mx.set_cache_limit(STEADY_CACHE_BYTES if steady else 0)
+            mx.clear_cache()
+            try:
+                yield
+            finally:
+                mx.set_cache_limit(previous)
+
+        return limit()
 
     def skip_reason(self, case: Case) -> str | None:
         dtypes = {s.dtype for s in case.inputs} | set(case.out) | {case.params.get("dtype")}

@@ -88,5 +88,14 @@ class TorchTarget(ported.PortedTarget):
         if self.device == "cuda":
             torch.cuda.synchronize()
 
+    def timer(self):
+        if self.device != "cuda":
+            return super().timer()
+        import torch
+
+        from ..bench.timing import EventTimer
+
+        return EventTimer(lambda: torch.cuda.Event(enable_timing=True), lambda a, b: a.elapsed_time(b))
+
     def classify(self, exc: BaseException) -> Status:
         return Status.UNSUPPORTED if _UNSUPPORTED.search(str(exc)) else super().classify(exc)

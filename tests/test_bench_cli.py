@@ -1,0 +1,86 @@
+"""``mlxport bench`` through the real CLI: the table, the bench file, the baseline gate, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import read_json, run_cli
+
+from mlxport.bench import benchfile, gate
+
+SMOKE = str(Path(__file__).parent / "data" / "bench")
+SMOKE_OPS = "*(1000,1001)*"  # the smoke cases only, not the built-in cases/bench
+FAST = ("--cases", SMOKE, "--target", "mlx:cpu", "--target", "numpy:cpu", "--warmup", "0",
+        "--min-time", "0.02", "--max-time", "1", "--min-samples", "8", "--spread", "0.5")
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "bench.json"
+    done = run_cli("bench", *FAST, "--ops", SMOKE_OPS, "--json", str(path))
+    return done, path
+
+
+def test_bench_prints_the_matrix_and_the_harness_floor(bench_run):
+    done, _ = bench_run
+    assert done.returncode == 0, done.stderr
+    assert "add[float32,(1000,1001)x(1000,1001)]" in done.stdout
+    assert "harness floor" in done.stdout and "mlx:cpu" in done.stdout and "best" in done.stdout
+
+
+def test_the_bench_file_follows_the_design(bench_run):
+    _, path = bench_run
+    doc = benchfile.load(path)  # schema and every DESIGN.md field of every record
+    assert doc["schema"] == "mlxport.bench/1" and "peaks" in doc
+    assert {(r["case"].split("[")[0], r["target"]) for r in doc["results"]} == {
+        (op, t) for op in ("add", "exp") for t in ("mlx:cpu", "numpy:cpu")}
+    for r in doc["results"]:
+        assert r["validated"] and r["processes"] == 2
+        assert r["samples"] == len(r["times_s"]) >= 2 * 8  # two processes, each at least min-samples
+        assert r["p10_s"] <= r["median_s"] <= r["p90_s"] and r["first_call_s"] > 0
+        assert list(r["speedup"]) == [{"mlx:cpu": "numpy:cpu", "numpy:cpu": "mlx:cpu"}[r["target"]]]
+        assert (r["alloc_median_s"] is not None) == (r["target"] == "mlx:cpu")
+    assert set(doc["timing"]["floor_s"]) == {"mlx:cpu", "numpy:cpu"}
+
+
+def test_a_significantly_slower_cell_fails_the_baseline_gate(bench_run, tmp_path):
+    _, path = bench_run
+    doc = read_json(path)
+    faster = {**doc, "results": [{**r, "median_s": r["median_s"] / 100, "times_s": [t / 100 for t in r["times_s"]]}
+                                 for r in doc["results"]]}
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(faster))
+    found = gate.slower(doc, faster, 1.25)
+    assert len(found) == 4 and all(s.fails and s.ratio == pytest.approx(100) for s in found)
+    assert gate.slower(doc, doc, 1.25) == []  # the same times: nothing slower
+    assert not any(s.fails for s in gate.slower(doc, faster, 1000.0))
+    done = run_cli("bench", *FAST, "--ops", "add" + SMOKE_OPS, "--processes", "1", "--baseline", str(baseline),
+                   "--json", str(tmp_path / "now.json"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL: add[float32" in done.stdout
+    marked = read_json(tmp_path / "now.json")["results"]
+    assert all(r["slower_than_baseline"] > 1.25 for r in marked)
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"schema": "mlxport.results/1", "results": []}),
+                                     json.dumps({"schema": "mlxport.bench/1", "results": [{"case": "x"}]})])
+def test_an_unreadable_baseline_is_one_line_and_exit_2(tmp_path, content):
+    baseline = tmp_path / "base.json"
+    baseline.write_text(content)
+    done = run_cli("bench", *FAST, "--baseline", str(baseline))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and f"--baseline {baseline}" in done.stderr
+
+
+@pytest.mark.parametrize("args,words", [
+    (("--ops", "no_such_op"), "--ops no_such_op"),
+    (("--target", "mlx:nowhere"), "--target mlx:nowhere"),
+    (("--cases", "/no/such/folder"), "--cases /no/such/folder"),
+    (("--processes", "0"), "--processes"),
+])
+def test_bench_input_errors_are_one_line_and_exit_2(args, words):
+    done = run_cli("bench", "--cases", SMOKE, *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and words in done.stderr
