@@ -318,3 +318,62 @@ def test_half_affine_qmm_divergence_is_half_accumulation(bits, group_size, dtype
                                group_size=group_size, bits=bits)
     u = float(ml_dtypes.finfo(t).eps) / 2
     assert np.abs(want.astype(np.float64) - exact).max() > 64 * u  # beyond the catalog's atol
+
+
+def _half_fp_replay(x, vals, scale, group_size, transpose):
+    """MLX's CPU fp_qmm_t / fp_qmm in T: ``vals`` the decoded codes, ``scale`` per group, both T.
+    fp_qmm_t sums ``x * v`` per group, then adds ``scale * gsum``; fp_qmm adds
+    ``(x * scale) * v`` k by k. Every operation rounds to T."""
+    t = x.dtype
+    if not transpose:
+        terms = ((x[:, None, :] * np.repeat(scale, group_size, -1).T[None]).astype(t)
+                 * vals.T[None]).astype(t)  # (M, N, K)
+        return _sum_in(terms, t)
+    prod = (x[:, None, :] * vals[None]).astype(t)
+    groups = prod.reshape(*prod.shape[:2], -1, group_size)
+    gsum = _sum_in(groups.reshape(-1, groups.shape[2], group_size), t).reshape(groups.shape[:3])
+    return _sum_in((scale[None] * gsum).astype(t), t)
+
+
+def _sum_in(terms, t):
+    """Sum over the last axis, k ascending, every partial sum rounded to ``t``."""
+    out = np.zeros(terms.shape[:-1], t)
+    for k in range(terms.shape[-1]):
+        out = (out + terms[..., k]).astype(t)
+    return out
+
+
+@pytest.mark.parametrize("mode,transpose", [("affine", False), ("mxfp4", True), ("mxfp8", False),
+                                            ("nvfp4", True)])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_gather_qmm_divergence_is_half_accumulation(mode, transpose, dtype):
+    """Backs the recorded divergence on gather_qmm's other CPU loops (_qmm, fp_qmm_t, fp_qmm):
+    each index pair's product is the in-T replay, bit for bit, and beyond the catalog's atol."""
+    t = MX_DTYPES[dtype]
+    rng = np.random.default_rng(len(mode) + transpose)
+    gs, bits = Q._params(mode, None, None)
+    w = rng.standard_normal((3, 32, 256) if transpose else (3, 256, 64)).astype(np.float32)
+    x = rng.standard_normal((2, 2, 256)).astype(t)
+    lhs, rhs = np.array([1, 0, 1], np.uint32), np.array([2, 2, 0], np.uint32)
+    wq, s, *b = Q.quantize(w.astype(np.float64), gs, bits, mode)
+    s = s if mode != "affine" else s.astype(np.float32).astype(t)
+    b = [a.astype(np.float32).astype(t) for a in b]
+    to_mx = lambda a: mx.array(a.astype(np.float32)).astype(getattr(mx, dtype))  # noqa: E731
+    got = mx.gather_qmm(to_mx(x), mx.array(wq), to_mx(s) if b else mx.array(s), *map(to_mx, b),
+                        lhs_indices=mx.array(lhs), rhs_indices=mx.array(rhs), transpose=transpose,
+                        mode=mode)
+    codes = Q.unpack(wq, bits)
+    want = []
+    for i, j in zip(lhs, rhs):
+        if mode == "affine":
+            deq = ((np.repeat(s[j], gs, -1) * codes[j].astype(t)).astype(t) + np.repeat(b[0][j], gs, -1)).astype(t)
+            want.append(_half_qmm_replay(x[i], deq if transpose else deq.T))
+        else:
+            vals = (Q._FP4[codes[j]] if bits == 4 else Q.e4m3_decode(codes[j])).astype(t)
+            want.append(_half_fp_replay(x[i], vals, Q._fp_scales(s[j], mode, None).astype(t), gs, transpose))
+    want = np.stack(want)
+    np.testing.assert_array_equal(np.array(got.astype(mx.float32)), want.astype(np.float32))
+    exact = Q.gather_qmm(x.astype(np.float64), wq, s.astype(np.float64), *[a.astype(np.float64) for a in b],
+                         lhs_indices=lhs, rhs_indices=rhs, transpose=transpose, mode=mode)
+    u = float(ml_dtypes.finfo(t).eps) / 2
+    assert np.abs(want.astype(np.float64) - exact).max() > 64 * u  # beyond the catalog's atol
