@@ -84,3 +84,12 @@ def test_bench_input_errors_are_one_line_and_exit_2(args, words):
     done = run_cli("bench", "--cases", SMOKE, *args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.count("\n") == 1 and words in done.stderr
+
+
+def test_records_carry_the_bytes_their_case_data_declares(bench_run):
+    _, path = bench_run
+    records = {r["case"].split("[")[0]: r for r in read_json(path)["results"] if r["target"] == "mlx:cpu"}
+    assert records["add"]["bytes"] == 3 * 1000 * 1001 * 4 and records["exp"]["bytes"] == 2 * 1000 * 1001 * 4
+    assert records["add"]["flops"] is None  # the smoke cases declare none
+    assert records["add"]["gbps"] == pytest.approx(records["add"]["bytes"] / records["add"]["median_s"] / 1e9, rel=1e-3)
+    assert set(read_json(path)["environment"]) == {"mlx:cpu", "numpy:cpu"}

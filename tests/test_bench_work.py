@@ -84,7 +84,8 @@ def test_a_bytes_formula_replaces_io():
     case = next(c for c in load_files(bench_files()) if c.op == "add")
     custom = type(case)(**{**case.__dict__, "work": Work(bytes="3*M*N*itemsize", names=case.work.names)})
     inputs = [i.value for i in generate(case)]
-    assert cost(custom, inputs, [np.zeros((2048, 2048))])[0] == 3 * 2048 * 2048 * inputs[0].itemsize
+    m, n = inputs[0].shape
+    assert cost(custom, inputs, [np.zeros((m, n))])[0] == 3 * m * n * inputs[0].itemsize
 
 
 BAD = [
