@@ -60,3 +60,15 @@ def test_without_the_gate_findings_are_reported_and_the_builtin_declarations_hol
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith(("failing", "undeclared"))]
     assert len(lines) == 1 and lines[0].startswith("failing     mlx:cpu gather_mm float16")
+
+
+def test_a_reference_that_refuses_complex_leaves_the_pair_untried_and_quiet(tmp_path):
+    # MLX refuses complex input to its quantization ops; the golden refuses it too, instead of
+    # casting away the imaginary part with a ComplexWarning, and the probe says it did not try.
+    done = run_cli("check", "--target", "mlx:cpu", "--ops", "quantize", "--ops", "from_fp8",
+                   "--probe-dtypes", "--json", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stderr
+    assert "ComplexWarning" not in done.stdout + done.stderr
+    untried = json.loads((tmp_path / "r.json").read_text())["dtype_probe"]["untried"]
+    assert {(u["op"], u["dtype"]) for u in untried} == {("quantize", "complex64"), ("from_fp8", "complex64")}
+    assert all("complex input: MLX takes only real types here" in u["reason"] for u in untried)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference
+from . import real, reference
 
 
 @reference("linalg.norm")
@@ -45,7 +45,7 @@ def cholesky_inv(a, upper=False):
 
 def _getrf(a):
     """LAPACK getrf on one matrix: partial pivoting, row swaps recorded as in ipiv (0-based)."""
-    lu = a.astype(np.float64).copy()
+    lu = real(a, "linalg.lu")  # a copy
     n = lu.shape[0]
     pivots = np.zeros(min(lu.shape), dtype=np.int64)
     for k in range(min(lu.shape)):

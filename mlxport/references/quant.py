@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference
+from . import real, reference
 
 _DEFAULTS = {"affine": (64, 4), "mxfp4": (32, 4), "mxfp8": (32, 8), "nvfp4": (16, 4)}
 _FP4 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6])
@@ -153,7 +153,7 @@ def quantize(w, group_size=None, bits=None, mode="affine", *, global_scale=None)
     """
     mode = str(mode)
     group_size, bits = _params(mode, group_size, bits)
-    w = np.asarray(w, dtype=np.float64)
+    w = real(w, "quantize")
     if mode == "affine":
         return _affine_quantize(w, group_size, bits)
     return _fp_quantize(w, mode, group_size, bits, global_scale)
@@ -182,7 +182,7 @@ def dequantize(w, scales, biases=None, group_size=None, bits=None, mode="affine"
                          f"{np.shape(scales)[-1]} groups of {group_size}")
     if mode == "affine":
         values = codes.astype(np.float64)
-        mult, add = np.asarray(scales, np.float64), np.asarray(biases, np.float64)
+        mult, add = real(scales, "dequantize"), real(biases, "dequantize")
     else:
         values = _FP4[codes] if bits == 4 else e4m3_decode(codes)
         mult, add = _fp_scales(scales, mode, global_scale), np.zeros(np.shape(scales))
@@ -196,21 +196,21 @@ def quantized_matmul(x, w, scales, biases=None, transpose=True, group_size=None,
     """``x @ dequantize(w).T`` (``transpose=True``) or ``x @ dequantize(w)``, in float64."""
     dense = dequantize(w, scales, biases, group_size=group_size, bits=bits, mode=mode)
     dense = np.swapaxes(dense, -1, -2) if transpose else dense
-    return np.matmul(np.asarray(x, dtype=np.float64), dense)
+    return np.matmul(real(x, "quantized_matmul"), dense)
 
 
 @reference("to_fp8")
 def to_fp8(x):
     """E4M3 (fn) bytes: nearest-even, finite overflow and ±inf saturating to ±448 (E4M3 has no
     infinity), NaN to the NaN byte 0x7F with its sign."""
-    x32 = np.asarray(x, dtype=np.float32)
+    x32 = real(x, "to_fp8", np.float32)
     return np.where(np.isnan(x32), 0x7F | (np.signbit(x32).astype(np.uint8) << 7), e4m3_encode(x32))
 
 
 @reference("from_fp8")
 def from_fp8(x, dtype=None):
     """The value of each E4M3 byte (0x7F and 0xFF are NaN), rounded to ``dtype`` by the comparison."""
-    return e4m3_decode(x)
+    return e4m3_decode(real(x, "from_fp8"))
 
 
 def _dense(w, scales, biases, transpose, group_size, bits, mode, global_scale=None) -> np.ndarray:
@@ -226,7 +226,7 @@ def gather_qmm(x, w, scales, biases=None, lhs_indices=None, rhs_indices=None, tr
     from .nn import gather_mm
 
     dense = _dense(w, scales, biases, transpose, group_size, bits, mode, global_scale)
-    return gather_mm(np.asarray(x, np.float64), dense, lhs_indices, rhs_indices)
+    return gather_mm(real(x, "gather_qmm"), dense, lhs_indices, rhs_indices)
 
 
 def _requantized(x, group_size, bits, mode, global_scale) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference
+from . import real, reference
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _PARITY = np.uint32(0x1BD11BDA)
@@ -48,7 +48,7 @@ def bits(key, words: int) -> np.ndarray:
 @reference("random.split", raw=True)
 def split(key, num=2):
     """``num`` new keys, shape (num, 2): MLX's ``bits({num, 2}, 4, key)``."""
-    return bits(np.asarray(key).astype(np.uint32), 2 * num).reshape(num, 2)
+    return bits(real(key, "random.split", np.uint32), 2 * num).reshape(num, 2)
 
 
 @reference("random.key")
