@@ -3,12 +3,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import json
+import os
 from pathlib import Path
 
 from .model import CellResult, InputError
 
 SCHEMA = "mlxport.journal/1"
+SCRATCH = Path(".mlxport")  # where a run keeps its files when no --json names a place
+
+
+def scratch(kind: str) -> Path:
+    """A results path of this run alone, for a run without ``--json``: two runs in one folder at
+    once (the test suite and a manual run) never share a journal."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return SCRATCH / f"{kind}-{stamp}-{os.getpid()}.json"
+
+
+def discard(path: Path) -> None:
+    """Remove ``path``, and its folder when it is the scratch folder and now empty."""
+    path.unlink(missing_ok=True)
+    if path.parent == SCRATCH:
+        with contextlib.suppress(OSError):  # not empty: another run's files are there
+            SCRATCH.rmdir()
 
 
 def journal_path(results: Path) -> Path:

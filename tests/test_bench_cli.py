@@ -84,3 +84,36 @@ def test_bench_input_errors_are_one_line_and_exit_2(args, words):
     done = run_cli("bench", "--cases", SMOKE, *args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.count("\n") == 1 and words in done.stderr
+
+
+def test_ctrl_c_keeps_the_finished_cells_in_the_bench_file(case_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = case_dir("two.yaml", """
+        category: binary
+        ops:
+          - {op: add, dtypes: [float32], shapes: ["(4,) (4,)"]}
+          - {op: matmul, dtypes: [float64], shapes: ["(2000,2000) (2000,2000)"]}
+        """)
+    path = tmp_path / "b.json"
+    # The add finishes at once; the matmul's 40 calls of about a second each are interrupted.
+    proc = subprocess.Popen([sys.executable, "-m", "mlxport", "bench", "--cases", str(folder),
+                             "--ops", "*(4,)x(4,)*", "--ops", "*(2000,2000)x(2000,2000)*",
+                             "--target", "numpy:cpu", "--processes", "1", "--warmup", "0", "--min-time", "0.01",
+                             "--max-time", "300", "--min-samples", "40", "--spread", "0.5", "--json", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None and path.exists(), "the run ended before its first cell was kept"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == f"interrupted: 1 finished cell kept in {path}"
+    doc = benchfile.load(path)
+    assert doc["complete"] is False
+    [record] = doc["results"]
+    assert record["case"] == "add[float32,(4,)x(4,)]" and record["validated"] and record["samples"] >= 40
