@@ -194,6 +194,7 @@ def bench(
         discard(keep)
     found = gate.slower(doc, old, max_slowdown) if old else []
     doc = {**(gate.mark(doc, found) if old else doc), "command": _command(ctx)}
+    found += gate.untimed(doc, old) if old else []
     print_bench(out, doc)
     if json_path:
         benchfile.write(json_path, doc)

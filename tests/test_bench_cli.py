@@ -117,3 +117,31 @@ def test_ctrl_c_keeps_the_finished_cells_in_the_bench_file(case_dir, tmp_path):
     assert doc["complete"] is False
     [record] = doc["results"]
     assert record["case"] == "add[float32,(4,)x(4,)]" and record["validated"] and record["samples"] >= 40
+
+
+def test_a_cell_timed_in_the_baseline_and_failing_now_fails_the_gate(bench_run, case_dir, tmp_path):
+    _, baseline = bench_run  # exp[float32,(1000,1001)] was validated and timed there
+    folder = case_dir("strict.yaml", """
+        category: unary
+        ops:
+          - {op: exp, dtypes: [float32], shapes: ["(1000,1001)"], tolerance: {rtol: 0, atol: 0}}
+        """)  # the same case id, now asked to be exact: neither target's float32 exp is
+    done = run_cli("bench", *FAST[2:], "--cases", str(folder), "--ops", "exp" + SMOKE_OPS, "--processes", "1",
+                   "--baseline", str(baseline))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("FAIL:"))
+    assert len(lines) == 2, done.stdout
+    for target, line in zip(("mlx:cpu", "numpy:cpu"), lines):
+        assert line.startswith(f"FAIL: exp[float32,(1000,1001)] on {target}: timed in the baseline, mismatch now: ")
+        assert "elements differ" in line and "(rtol 0, atol 0)" in line
+
+
+def test_untimed_lists_only_cells_that_lost_their_timing():
+    base = {"results": [{"case": "a", "target": "t", "validated": True, "median_s": 1.0},
+                        {"case": "b", "target": "t", "validated": False, "median_s": None},
+                        {"case": "c", "target": "t", "validated": True, "median_s": 1.0}]}
+    now = {"results": [{"case": "a", "target": "t", "validated": False, "status": "error", "message": "x\ny"},
+                       {"case": "b", "target": "t", "validated": False, "status": "unsupported", "message": None},
+                       {"case": "c", "target": "t", "validated": True, "median_s": 1.0}]}
+    [found] = gate.untimed(now, base)
+    assert found.fails and found.line() == "FAIL: a on t: timed in the baseline, error now: x y"
