@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,11 +91,6 @@ def test_bench_input_errors_are_one_line_and_exit_2(args, words):
 
 
 def test_ctrl_c_keeps_the_finished_cells_in_the_bench_file(case_dir, tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-
     folder = case_dir("two.yaml", """
         category: binary
         ops:
