@@ -104,7 +104,6 @@ def select_targets(selection: Selection, reference: bool = False) -> tuple[list[
 
 
 DEFAULT_TIMEOUT = 60.0
-LAST_RUN = Path(".mlxport") / "last-run.json"  # the journal's home when --json is not given
 
 
 @dataclass(frozen=True)
@@ -141,18 +140,17 @@ class Interrupted(Exception):
 def execute(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
     """Run (or finish) a check in worker processes, journalling every cell as it finishes."""
     env = prepare_environment()
-    path = options.resume or options.results or LAST_RUN
+    path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
     if options.resume:
         header, done = journal.read(journal_path(path))
         selection = Selection.from_json(header["selection"])
     cases = select_cases(selection)
     targets, infos = select_targets(selection)
-    if not options.resume and journal_path(path).exists():
-        journal_path(path).unlink()  # a new run does not inherit an old journal
     cells = [(c, t) for c in cases for t in targets]
     todo = [cell for cell in cells if (cell[0].id, cell[1].name) not in done]
-    record = journal.Journal(journal_path(path), {"selection": selection.to_json(), "env": env})
+    record = journal.Journal(journal_path(path), {"selection": selection.to_json(), "env": env},
+                             fresh=not options.resume)
 
     def finished(index: int, result: CellResult) -> None:
         record.append(result)
@@ -161,16 +159,15 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
 
     try:
         run_isolated(todo, targets, options.jobs, options.timeout, finished, options.save_failures)
-    except KeyboardInterrupt:
-        raise Interrupted(path, len(done)) from None
-    finally:
-        record.close()
+    except BaseException as exc:
+        record.close()  # kept for --resume
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(path, len(done)) from None
+        raise
     ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
     written = path if (options.results or options.resume) else None
     doc = results.document(ordered, infos, env)
     if written:
         results.write(written, doc)
-    journal_path(path).unlink()
-    if path == LAST_RUN and not any(LAST_RUN.parent.iterdir()):
-        LAST_RUN.parent.rmdir()  # leave no empty folder behind a run that wrote no file
+    record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind
     return Run(ordered, infos, written, tuple(stale), doc)

@@ -168,22 +168,33 @@ def bench(
     calibrate: bool = typer.Option(False, "--calibrate", help="measure each target's peak GB/s and GFLOP/s first"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write a roofline PNG here (needs matplotlib)"),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the matrix as Markdown here"),
+    timeout: float = typer.Option(300.0, "--timeout", min=0.1, help="seconds a cell may run in its worker"),
 ) -> None:
     """Time each bench case on every available target: a matrix of median times per call."""
     from .bench import benchfile, gate, matrix, roofline, run
     from .bench.report import print_bench
+    from .journal import discard, scratch
 
     old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
     budget = run.Budget(warmup, min_time, max_time, min_samples, spread)
     selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
                           tuple(cases_dirs))
     chosen = run.plan(selection)  # input errors before the progress bar
+    keep = json_path or scratch("bench")  # the finished cells, rewritten as each one finishes
     with _progress() as progress:
         task = progress.add_task("timing", total=None)
-        doc = run.execute(chosen, run.BenchOptions(budget, processes, calibrate=calibrate),
-                          lambda t: progress.update(task, advance=1, description=t.case[:48]))
+        try:
+            doc = run.execute(chosen, run.BenchOptions(budget, processes, timeout, calibrate=calibrate),
+                              lambda t: progress.update(task, advance=1, description=t.case[:48]), keep)
+        except run.Interrupted as exc:
+            progress.stop()
+            err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
+            raise typer.Exit(130)
+    if not json_path:
+        discard(keep)
     found = gate.slower(doc, old, max_slowdown) if old else []
     doc = {**(gate.mark(doc, found) if old else doc), "command": _command(ctx)}
+    found += gate.untimed(doc, old) if old else []
     print_bench(out, doc)
     if json_path:
         benchfile.write(json_path, doc)

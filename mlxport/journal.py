@@ -3,12 +3,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import json
+import os
 from pathlib import Path
 
 from .model import CellResult, InputError
 
 SCHEMA = "mlxport.journal/1"
+SCRATCH = Path(".mlxport")  # where a run keeps its files when no --json names a place
+
+
+def scratch(kind: str) -> Path:
+    """A results path of this run alone, for a run without ``--json``: two runs in one folder at
+    once (the test suite and a manual run) never share a journal."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return SCRATCH / f"{kind}-{stamp}-{os.getpid()}.json"
+
+
+def discard(path: Path) -> None:
+    """Remove ``path``, and its folder when it is the scratch folder and now empty."""
+    path.unlink(missing_ok=True)
+    if path.parent == SCRATCH:
+        with contextlib.suppress(OSError):  # not empty: another run's files are there
+            SCRATCH.rmdir()
 
 
 def journal_path(results: Path) -> Path:
@@ -17,14 +36,18 @@ def journal_path(results: Path) -> Path:
 
 
 class Journal:
-    """Append-only: a header line with the run's selection, then one line per finished cell."""
+    """Append-only: a header line with the run's selection, then one line per finished cell.
 
-    def __init__(self, path: Path, header: dict):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not path.exists()
+    The journal is locked (``flock``) while its run goes on: a second run on the same path is an
+    input error, not a collision. ``fresh`` starts it over (a new run does not inherit an old
+    journal); otherwise (``--resume``) the lines already there are kept."""
+
+    def __init__(self, path: Path, header: dict, fresh: bool = True):
         self.path = path
-        self.file = path.open("a", encoding="utf-8")
+        self.file = _locked(path)
         if fresh:
+            self.file.truncate(0)
+        if fresh or path.stat().st_size == 0:
             self._write({"schema": SCHEMA, **header})
 
     def append(self, result: CellResult) -> None:
@@ -34,8 +57,33 @@ class Journal:
         self.file.write(json.dumps(record) + "\n")
         self.file.flush()
 
-    def close(self) -> None:
+    def close(self, remove: bool = False) -> None:
+        """Close, first removing the file when the run is over (while the lock still holds)."""
+        if remove:
+            discard(self.path)
         self.file.close()
+
+
+def _locked(path: Path):
+    """``path`` opened for appending and locked for this run alone."""
+    import fcntl
+
+    for _ in range(5):  # a run that just finished may remove the file (or folder) we opened
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            file = path.open("a", encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise InputError(f"another mlxport run is using {path}; wait for it, or give --json "
+                             "another path") from None
+        if path.exists() and path.stat().st_ino == os.fstat(file.fileno()).st_ino:
+            return file
+        file.close()  # locked a file that its run removed meanwhile: open it afresh
+    raise InputError(f"{path}: cannot open the journal: it keeps disappearing")
 
 
 def read(path: Path) -> tuple[dict, dict[tuple[str, str], CellResult]]:

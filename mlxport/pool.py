@@ -3,7 +3,9 @@
 A worker is reused across cells. A CPU target shares ``jobs`` workers; a GPU target (any other
 device) gets one worker of its own, so two cells never compete for one device. A worker that dies
 makes its cell ``crash``; one that runs past ``timeout`` is killed and its cell is ``timeout``.
-Either way the worker is replaced and the run goes on.
+Either way the worker is replaced and the run goes on. A worker's start (spawn, imports, the
+targets' set-up) is not charged to its first cell: ``timeout`` counts from its READY message,
+and the start has ``STARTUP`` seconds of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Callable, Iterator, Sequence
 from .backends import Target
 from .model import Case, CellResult, Status
 from .runner import known_reason, reproduce
+from .worker import READY
 
 Cell = tuple[Case, Target]
 
@@ -32,6 +35,7 @@ def lane(target: Target) -> str:
 # Cells sent ahead to a worker: the next one waits in its pipe while it runs the first, so the
 # round trip to the parent does not idle it. Only the first can be the one that crashed or hung.
 DEPTH = 2
+STARTUP = 300.0  # seconds a worker may take to start: a framework's import on a loaded machine
 
 
 @dataclass
@@ -40,7 +44,8 @@ class _Worker:
     process: multiprocessing.Process
     conn: object
     cells: deque = field(default_factory=deque)  # (index, cell) sent and not yet answered
-    deadline: float = 0.0  # of the first of ``cells``
+    deadline: float = 0.0  # of the first of ``cells``; of the start until ``ready``
+    ready: bool = False  # it sent READY: started, its targets loaded
     sent: str | None = None  # the id of the last case sent
     broken: bool = False  # a send failed: it is dead, and takes no more cells
 
@@ -83,7 +88,7 @@ class Pool:
                         self._retire(worker)
                     continue
                 worker.sent = cell[0].id
-                if not worker.cells:
+                if not worker.cells and worker.ready:
                     worker.deadline = time.monotonic() + self.timeout
                 worker.cells.append((index, cell))
 
@@ -103,7 +108,7 @@ class Pool:
         process = context.Process(target=self.serve or main, args=(child, specs, *self.serve_args), daemon=True)
         process.start()
         child.close()
-        worker = _Worker(name, process, parent)
+        worker = _Worker(name, process, parent, deadline=time.monotonic() + STARTUP)
         self.workers.append(worker)
         return worker
 
@@ -115,8 +120,11 @@ class Pool:
         for worker in busy:
             if worker.conn in ready and worker.conn.poll():
                 try:
-                    yield worker.conn.recv()
-                    worker.cells.popleft()
+                    message = worker.conn.recv()
+                    if message != READY:
+                        yield message
+                        worker.cells.popleft()
+                    worker.ready = True
                     worker.deadline = time.monotonic() + self.timeout
                     continue
                 except (EOFError, OSError):
@@ -125,8 +133,9 @@ class Pool:
             if worker.process.sentinel in ready or not worker.process.is_alive():
                 yield index, _died(case, target, worker.process)
             elif time.monotonic() >= worker.deadline:
-                yield index, _result(case, target, Status.TIMEOUT,
-                                     f"[{case.op}] did not finish within {self.timeout:g} s; worker killed")
+                late = (f"did not finish within {self.timeout:g} s" if worker.ready
+                        else f"its worker did not start within {STARTUP:g} s")
+                yield index, _result(case, target, Status.TIMEOUT, f"[{case.op}] {late}; worker killed")
             else:
                 continue
             worker.cells.popleft()

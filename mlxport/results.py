@@ -68,6 +68,7 @@ def load(path: Path, label: str | None = None) -> dict:
 def write(path: Path, doc: dict) -> None:
     """Write atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")  # not ".partial": that is the journal
+    # not ".partial": that is the journal; the pid: two runs writing one path never share it
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(doc, indent=1) + "\n")
     temporary.replace(path)

@@ -11,6 +11,8 @@ from .backends import Target
 from .inputs import generate
 from .runner import golden, run_cell
 
+READY = "ready"  # a worker's first message to the pool
+
 
 def load_targets(specs: list[tuple[str, str]]) -> dict[str, Target]:
     """Targets by name, rebuilt from their ``module:factory`` entry-point values."""
@@ -32,6 +34,7 @@ def serve_cells(conn, specs: list[tuple[str, str]], run) -> None:
     """Answer each cell the pool sends with ``run(target, case, inputs, golden)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     targets = load_targets(specs)
+    conn.send(READY)  # the imports are done: from here on each cell's own time counts
     case = inputs = expected = None
     while True:
         try:

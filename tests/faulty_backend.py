@@ -42,6 +42,15 @@ class FaultyTarget(NumpyTarget):
 
 
 def targets():
-    target = FaultyTarget("cpu")
-    target.spec = f"{__name__}:targets"
-    return [target]
+    return [_with_spec(FaultyTarget("cpu"), "targets")]
+
+
+def slow_targets():
+    """The faulty target, whose set-up in a worker takes 3 s: a framework's import on a loaded machine."""
+    time.sleep(3)
+    return [_with_spec(FaultyTarget("cpu"), "slow_targets")]
+
+
+def _with_spec(target, factory: str):
+    target.spec = f"{__name__}:{factory}"
+    return target

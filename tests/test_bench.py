@@ -174,3 +174,28 @@ def test_no_ratio_between_targets_from_a_single_process():
                             processes=2)
     assert benchfile.speedup(a, b) is None and benchfile.speedup(b, a) is None
     assert benchfile.speedup(benchfile.BenchCell(**{**a.__dict__, "processes": 2}), b) == pytest.approx(3.0)
+
+
+def test_crashing_and_hanging_cells_become_records_and_the_run_goes_on(case_dir, tmp_path):
+    from faulty_backend import targets as faulty_targets
+    from mlxport.bench.run import Plan, execute
+
+    folder = case_dir("faulty.yaml", """
+        category: unary
+        ops:
+          - {op: sin, dtypes: [float32], shapes: ["(64,64)"]}
+          - {op: tan, dtypes: [float32], shapes: ["(64,64)"]}
+          - {op: exp, dtypes: [float32], shapes: ["(64,64)"]}
+        """)
+    cases = load_file(folder / "faulty.yaml")
+    targets = faulty_targets()
+    keep = tmp_path / "kept.json"
+    doc = execute(Plan(cases, targets, [t.probe() for t in targets]),
+                  BenchOptions(budget=TINY, processes=1, timeout=2.0), keep=keep)
+    records = {r["case"]: r for r in doc["results"]}
+    assert [(records[c.id]["status"], records[c.id]["validated"]) for c in cases] == [
+        ("crash", False), ("timeout", False), ("pass", True)]
+    assert "[sin]" in records[cases[0].id]["message"] and "SIGSEGV" in records[cases[0].id]["message"]
+    assert "[tan] did not finish within 2 s" in records[cases[1].id]["message"]
+    kept = benchfile.load(keep)  # rewritten as each cell finished: the last write had all three
+    assert kept["complete"] is False and [r["status"] for r in kept["results"]] == ["crash", "timeout", "pass"]

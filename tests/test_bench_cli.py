@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +97,59 @@ def test_records_carry_the_bytes_their_case_data_declares(bench_run):
     assert records["add"]["flops"] is None  # the smoke cases declare none
     assert records["add"]["gbps"] == pytest.approx(records["add"]["bytes"] / records["add"]["median_s"] / 1e9, rel=1e-3)
     assert set(read_json(path)["environment"]) == {"mlx:cpu", "numpy:cpu"}
+
+
+def test_ctrl_c_keeps_the_finished_cells_in_the_bench_file(case_dir, tmp_path):
+    folder = case_dir("two.yaml", """
+        category: binary
+        ops:
+          - {op: add, dtypes: [float32], shapes: ["(4,) (4,)"]}
+          - {op: matmul, dtypes: [float64], shapes: ["(2000,2000) (2000,2000)"]}
+        """)
+    path = tmp_path / "b.json"
+    # The add finishes at once; the matmul's 40 calls of about a second each are interrupted.
+    proc = subprocess.Popen([sys.executable, "-m", "mlxport", "bench", "--cases", str(folder),
+                             "--ops", "*(4,)x(4,)*", "--ops", "*(2000,2000)x(2000,2000)*",
+                             "--target", "numpy:cpu", "--processes", "1", "--warmup", "0", "--min-time", "0.01",
+                             "--max-time", "300", "--min-samples", "40", "--spread", "0.5", "--json", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None and path.exists(), "the run ended before its first cell was kept"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == f"interrupted: 1 finished cell kept in {path}"
+    doc = benchfile.load(path)
+    assert doc["complete"] is False
+    [record] = doc["results"]
+    assert record["case"] == "add[float32,(4,)x(4,)]" and record["validated"] and record["samples"] >= 40
+
+
+def test_a_cell_timed_in_the_baseline_and_failing_now_fails_the_gate(bench_run, case_dir, tmp_path):
+    _, baseline = bench_run  # exp[float32,(1000,1001)] was validated and timed there
+    folder = case_dir("strict.yaml", """
+        category: unary
+        ops:
+          - {op: exp, dtypes: [float32], shapes: ["(1000,1001)"], tolerance: {rtol: 0, atol: 0}}
+        """)  # the same case id, now asked to be exact: neither target's float32 exp is
+    done = run_cli("bench", *FAST[2:], "--cases", str(folder), "--ops", "exp" + SMOKE_OPS, "--processes", "1",
+                   "--baseline", str(baseline))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("FAIL:"))
+    assert len(lines) == 2, done.stdout
+    for target, line in zip(("mlx:cpu", "numpy:cpu"), lines):
+        assert line.startswith(f"FAIL: exp[float32,(1000,1001)] on {target}: timed in the baseline, mismatch now: ")
+        assert "elements differ" in line and "(rtol 0, atol 0)" in line
+
+
+def test_untimed_lists_only_cells_that_lost_their_timing():
+    base = {"results": [{"case": "a", "target": "t", "validated": True, "median_s": 1.0},
+                        {"case": "b", "target": "t", "validated": False, "median_s": None},
+                        {"case": "c", "target": "t", "validated": True, "median_s": 1.0}]}
+    now = {"results": [{"case": "a", "target": "t", "validated": False, "status": "error", "message": "x\ny"},
+                       {"case": "b", "target": "t", "validated": False, "status": "unsupported", "message": None},
+                       {"case": "c", "target": "t", "validated": True, "median_s": 1.0}]}
+    [found] = gate.untimed(now, base)
+    assert found.fails and found.line() == "FAIL: a on t: timed in the baseline, error now: x y"

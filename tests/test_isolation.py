@@ -41,3 +41,16 @@ def test_faults_are_statuses_and_every_other_cell_is_intact(case_dir, jobs):
     assert "did not finish within 2 s" in got["tan[float32,(3,4)]"].message
     assert "out of memory" in got["sqrt[float32,(3,4)]"].message
     assert got["log[float32,(3,4)]"].max_ulp is not None  # a real comparison, after the crash
+
+
+def test_a_workers_start_is_not_charged_to_its_first_cell(case_dir):
+    from faulty_backend import FaultyTarget, _with_spec
+
+    cases = load_file(case_dir("f.yaml", CASES) / "f.yaml")
+    exp, tan = cases[0], next(c for c in cases if c.op == "tan")
+    target = _with_spec(FaultyTarget("cpu"), "slow_targets")  # each worker takes 3 s to set it up
+    got = []
+    run_isolated([(exp, target), (tan, target), (exp, target)], [target], 1, 1.0,
+                 lambda index, result: got.append((index, result.status)))
+    # A 1 s limit per cell, yet both exps pass, the second in the worker started after the hang.
+    assert sorted(got) == [(0, Status.PASS), (1, Status.TIMEOUT), (2, Status.PASS)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,9 +24,9 @@ def _statuses(path: Path) -> list[tuple]:
     return [(r["case"], r["target"], r["status"], r["message"]) for r in read_json(path)["results"]]
 
 
-def _start(*args: str) -> subprocess.Popen:
+def _start(*args: str, cwd: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "mlxport", "check", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=cwd)
 
 
 def _wait_for_lines(path: Path, count: int, proc: subprocess.Popen) -> None:
@@ -147,3 +148,48 @@ def test_shards_partition_the_cases(tmp_path):
         ids += [r["case"] for r in read_json(out)["results"]]
     assert sorted(ids) == sorted(r["case"] for r in read_json(tmp_path / "all.json")["results"])
     assert len(ids) == len(set(ids))
+
+
+def _journals(folder: Path, proc: subprocess.Popen, count: int) -> list[Path]:
+    """Wait until ``folder`` holds ``count`` journals with a finished cell while ``proc`` runs."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = sorted((folder / ".mlxport").glob("run-*.json.partial"))
+        with contextlib.suppress(FileNotFoundError):  # a run may finish between glob and read
+            if len(found) >= count and all(p.read_text().count("\n") >= 2 for p in found):
+                return found
+        time.sleep(0.02)
+    pytest.fail("the first run finished or stalled before the second one started")
+
+
+def test_two_runs_without_json_in_one_folder_at_once_both_finish(tmp_path):
+    first = _start("--target", "mlx:cpu", "--ops", "exp", "--ops", "sort", cwd=tmp_path)
+    [own] = _journals(tmp_path, first, 1)
+    os.killpg(first.pid, signal.SIGSTOP)  # paused mid-run, journal open, while a second run goes
+    try:
+        second = _start("--target", "mlx:cpu", "--ops", "exp", cwd=tmp_path)
+        _, stderr = second.communicate(timeout=300)
+        assert second.returncode == 0, stderr
+        assert [p.name for p in (tmp_path / ".mlxport").iterdir()] == [own.name]  # the first's, untouched
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert not (tmp_path / ".mlxport").exists()  # each removed its journal, the last one the folder
+
+
+def test_a_second_run_on_the_same_json_path_is_one_line_and_exit_2(tmp_path):
+    out = tmp_path / "r.json"
+    first = _start("--target", "mlx:cpu", "--ops", "exp", "--ops", "sort", "--json", str(out))
+    _wait_for_lines(tmp_path / "r.json.partial", 2, first)
+    os.killpg(first.pid, signal.SIGSTOP)  # paused mid-run, its journal open and locked
+    try:
+        second = run_cli("check", "--target", "mlx:cpu", "--ops", "exp", "--json", str(out))
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
+    assert second.returncode == 2 and second.stderr.strip().count("\n") == 0, second.stderr
+    assert f"another mlxport run is using {out}.partial" in second.stderr
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert not (tmp_path / "r.json.partial").exists()
+    assert {r["case"].split("[")[0] for r in read_json(out)["results"]} == {"exp", "sort"}

@@ -1,5 +1,6 @@
 """The regression gate of ``mlxport bench --baseline BENCH.json``: which cells are significantly
-slower than in the baseline, and whether one is slower than ``--max-slowdown`` allows."""
+slower than in the baseline, whether one is slower than ``--max-slowdown`` allows, and which
+cells were timed there and are not now (they fail, error or are unsupported): those fail too."""
 
 from __future__ import annotations
 
@@ -24,6 +25,21 @@ class Slower:
     def line(self) -> str:
         verdict = "FAIL" if self.fails else "slower"
         return f"{verdict}: {self.case} on {self.target}: {self.ratio:.2f}x the baseline's median time"
+
+
+@dataclass(frozen=True)
+class Untimed:
+    """A cell validated and timed in the baseline that is not validated now: always a failure."""
+
+    case: str
+    target: str
+    status: str
+    message: str | None
+    fails: bool = True
+
+    def line(self) -> str:
+        why = f": {' '.join(self.message.split())}" if self.message else ""  # one line
+        return f"FAIL: {self.case} on {self.target}: timed in the baseline, {self.status} now{why}"
 
 
 def read_baseline(path: Path | None) -> dict | None:
@@ -52,6 +68,13 @@ def slower(doc: dict, baseline: dict, max_slowdown: float) -> list[Slower]:
         if significant and ratio > 1:
             found.append(Slower(record["case"], record["target"], round(ratio, 4), ratio > max_slowdown))
     return found
+
+
+def untimed(doc: dict, baseline: dict) -> list[Untimed]:
+    """Cells of this run that the baseline validated and timed and this run did not validate."""
+    then = {(r["case"], r["target"]) for r in baseline["results"] if _timed(r)}
+    return [Untimed(r["case"], r["target"], r.get("status") or "not validated", r.get("message"))
+            for r in doc["results"] if (r["case"], r["target"]) in then and not r.get("validated")]
 
 
 def mark(doc: dict, found: list[Slower]) -> dict:

@@ -62,24 +62,50 @@ def plan(selection: Selection) -> Plan:
     return Plan(select_bench_cases(selection), *select_targets(selection, reference=True))
 
 
-def execute(chosen: Plan, options: BenchOptions, on_timing: Callable[[Timing], None] = lambda t: None) -> dict:
-    """Time every cell and return the bench document (not yet written)."""
+class Interrupted(Exception):
+    """Ctrl-C during a bench: the cells finished so far are in the bench file at ``path``."""
+
+    def __init__(self, path: Path, kept: int):
+        super().__init__(f"interrupted: {kept} finished cell{'s' if kept != 1 else ''} kept in {path}")
+        self.path, self.kept = path, kept
+
+
+def execute(chosen: Plan, options: BenchOptions, on_timing: Callable[[Timing], None] = lambda t: None,
+            keep: Path | None = None) -> dict:
+    """Time every cell and return the bench document (not yet written). With ``keep``, the bench
+    file of the cells finished so far is rewritten there as each one finishes (``"complete":
+    false``), so Ctrl-C, a crash or a kill of mlxport loses no timed cell; Ctrl-C raises
+    ``Interrupted``."""
     env = prepare_environment()
     cases, targets, infos = chosen.cases, chosen.targets, chosen.infos
     timings: dict[tuple[str, str], list[Timing]] = {}
     floors: dict[str, list[float]] = {}
-    for _ in range(options.processes):
-        for target in targets:
-            for timing in _one_process(target, cases, options):
-                if timing.probe is not None:
-                    floors.setdefault(target.name, []).append(trusted(target.name, timing.probe))
-                timings.setdefault((timing.case, timing.target), []).append(timing)
-                on_timing(timing)
-    cells = [_merge(case, target.name, timings[(case.id, target.name)]) for case in cases for target in targets]
-    doc = benchfile.document(cells, infos, peaks=peaks.calibrate(targets) if options.calibrate else options.peaks,
-                             budget=options.budget.to_json(), floors={t: stats.median(f) for t, f in floors.items()},
-                             processes=options.processes, env=env)
-    return {**doc, "environment": environment.collect(targets)}
+    machine = environment.collect(targets)
+
+    def document(measured: dict) -> dict:
+        cells = [_merge(case, target.name, timings[(case.id, target.name)])
+                 for case in cases for target in targets if (case.id, target.name) in timings]
+        made = benchfile.document(cells, infos, peaks=measured, budget=options.budget.to_json(),
+                                  floors={t: stats.median(f) for t, f in floors.items()},
+                                  processes=options.processes, env=env)
+        return {**made, "environment": machine}
+
+    try:
+        for _ in range(options.processes):
+            for target in targets:
+                for timing in _one_process(target, cases, options):
+                    if timing.probe is not None:
+                        floors.setdefault(target.name, []).append(trusted(target.name, timing.probe))
+                    timings.setdefault((timing.case, timing.target), []).append(timing)
+                    if keep is not None:
+                        benchfile.write(keep, {**document(options.peaks), "complete": False})
+                    on_timing(timing)
+    except KeyboardInterrupt:
+        if keep is None:
+            raise
+        benchfile.write(keep, {**document(options.peaks), "complete": False})
+        raise Interrupted(keep, len(timings)) from None
+    return {**document(peaks.calibrate(targets) if options.calibrate else options.peaks), "complete": True}
 
 
 def trusted(target: str, probe: Probe) -> float:
