@@ -51,7 +51,7 @@ def case_files(extra: tuple[Path, ...]) -> list[Path]:
         if not folder.is_dir():
             raise InputError(f"--cases {folder}: not a folder")
         files += sorted(folder.glob("*.yaml"))
-    return [f for f in files if f.name != NOT_APPLICABLE]
+    return [f for f in files if f.name not in (NOT_APPLICABLE, "dtype-limits.yaml")]  # not case files
 
 
 def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:

@@ -13,16 +13,21 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from .backends import Target
 from .catalog import MAX_ELEMENTS, declared_dtypes, entries, expand_variant, glob, supports
-from .check import Selection, case_files
+from .check import Selection, builtin_cases, case_files
 from .inputs import generate
-from .model import Case, CellResult, Status
+from .model import Case, CellResult, InputError, Status
 from .pool import run_isolated
 from .runner import golden
+from .schema import Where, check_fields, dtype_list
 from .shapes import parse_shapes
+from .yamlfile import load_yaml
 
+LIMITS = "dtype-limits.yaml"  # in a case folder, beside the case files
+LIMIT_FIELDS = {"target", "ops", "lacks", "reason"}
 WORKS = (Status.PASS, Status.MISMATCH)
 FAILS = (Status.UNSUPPORTED, Status.ERROR, Status.CRASH, Status.TIMEOUT)
 
@@ -39,6 +44,38 @@ class Declaration:
         if not matching:
             return set(self.default)
         return set(max(matching, key=lambda rule: len(re.sub(r"[*?]", "", rule[0])))[1])
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A dtype gap of a whole target, said once for many ops (cases/dtype-limits.yaml): on
+    targets matching ``target``, ops matching one of ``ops`` take none of ``lacks``."""
+
+    target: str
+    ops: tuple[str, ...]
+    lacks: frozenset[str]
+    reason: str
+
+    def removes(self, op: str, target: str) -> frozenset[str]:
+        hit = glob(self.target, target) and any(glob(p, op) for p in self.ops)
+        return self.lacks if hit else frozenset()
+
+
+def load_limits(folders: tuple[Path, ...]) -> tuple[Limit, ...]:
+    """The limits of the built-in case folder and of each ``--cases`` folder that has the file."""
+    out: list[Limit] = []
+    for path in [f / LIMITS for f in (builtin_cases(), *folders) if (f / LIMITS).is_file()]:
+        doc, where = load_yaml(path.read_text(encoding="utf-8")), Where(path)
+        if not isinstance(doc, dict) or not isinstance(doc.get("limits"), list) or set(doc) - {"limits", "doc"}:
+            raise InputError(f"{path}: a mapping with a list 'limits' of {{target, ops, lacks, reason}}")
+        for rule in doc["limits"]:
+            check_fields(rule, LIMIT_FIELDS, where)
+            ops = rule.get("ops", ["*"])
+            if not isinstance(rule.get("target"), str) or not isinstance(rule.get("reason"), str) \
+                    or not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
+                raise where.fail(rule, None, "each limit needs a string target and reason, and ops a list of op globs")
+            out.append(Limit(rule["target"], tuple(ops), frozenset(dtype_list(rule, rule, where, "lacks")), rule["reason"]))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -103,19 +140,23 @@ def probe_cases(entry: dict, category: str | None, where) -> list[Case]:
 def run(selection: Selection, targets: list[Target], jobs: int, timeout: float) -> Probe:
     """Run the probe on ``targets`` and list the false declarations."""
     cases, declared = plan(selection)
+    limits = load_limits(selection.case_dirs)
     results: list[CellResult] = []
     untried = [(c.op, c.dtype, _untried(c)) for c in cases]
     runnable = [(c, t) for c, (_, _, why) in zip(cases, untried) for t in targets if why is None]
     run_isolated(runnable, targets, jobs, timeout, lambda index, result: results.append(result))
-    return Probe(len(results), tuple(sorted(findings(results, declared), key=_order)),
+    return Probe(len(results), tuple(sorted(findings(results, declared, limits), key=_order)),
                  tuple(u for u in untried if u[2] is not None))
 
 
-def findings(results: list[CellResult], declared: dict[str, list[Declaration]]) -> list[Finding]:
-    """The cells whose outcome contradicts the op's declarations on that target."""
+def findings(results: list[CellResult], declared: dict[str, list[Declaration]],
+             limits: tuple[Limit, ...] = ()) -> list[Finding]:
+    """The cells whose outcome contradicts the op's declarations on that target, less the
+    dtypes a limit of the target removes."""
     out = []
     for r in results:
         allowed = set().union(*(d.dtypes(r.target) for d in declared.get(r.op, [])))
+        allowed -= set().union(*(limit.removes(r.op, r.target) for limit in limits))
         if r.status in WORKS and r.dtype not in allowed:
             out.append(Finding(r.op, r.target, r.dtype, "undeclared"))
         elif r.status in FAILS and r.dtype in allowed:

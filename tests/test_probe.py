@@ -72,3 +72,35 @@ def test_a_reference_that_refuses_complex_leaves_the_pair_untried_and_quiet(tmp_
     untried = json.loads((tmp_path / "r.json").read_text())["dtype_probe"]["untried"]
     assert {(u["op"], u["dtype"]) for u in untried} == {("quantize", "complex64"), ("from_fp8", "complex64")}
     assert all("complex input: MLX takes only real types here" in u["reason"] for u in untried)
+
+
+def test_a_limit_takes_its_dtypes_out_of_the_matching_ops_on_the_matching_targets():
+    from mlxport.probe import Limit
+    limit = Limit("torch:*", ("fft.*", "add"), frozenset({"float16"}), "why")
+    declared = {"fft.fft": [Declaration((), ("float16", "float32"))]}
+    results = [CellResult("fft.fft[float16]", "fft.fft", "float16", t, Status.UNSUPPORTED, "no")
+               for t in ("torch:cpu", "mlx:cpu")]
+    assert limit.removes("add", "torch:cuda") == {"float16"} and not limit.removes("exp", "torch:cpu")
+    assert findings(results, declared, (limit,)) == [
+        Finding("fft.fft", "mlx:cpu", "float16", "failing", "unsupported: no")]
+
+
+def test_a_bad_limits_file_names_itself(tmp_path):
+    from mlxport.probe import load_limits
+    (tmp_path / "dtype-limits.yaml").write_text("limits:\n  - {target: 'torch:*', lacks: [float23], reason: r}\n")
+    with pytest.raises(InputError, match=r"dtype-limits\.yaml:2: \?: field 'lacks': unknown dtype 'float23'"):
+        load_limits((tmp_path,))
+
+
+def test_the_torch_cpu_declarations_hold_on_a_representative_subset():
+    # One op per kind of torch gap: no uint16/32/64 kernels (add, max), none for bool (floor)
+    # or complex ordering (sort), CPU FFT without float16, integer matmul that MLX lacks, an
+    # op outside the adapter's table (gather_mm), and one the adapter gets wrong (allclose).
+    pytest.importorskip("torch")
+    from mlxport import probe
+    from mlxport.check import Selection, select_targets
+
+    ops = ("add", "max", "floor", "sort", "fft.rfft", "matmul", "linalg.inv", "gather_mm", "allclose")
+    selection = Selection(("torch:cpu",), ops)
+    found = probe.run(selection, select_targets(selection)[0], 2, 60.0)
+    assert found.cells >= 100 and [f.line() for f in found.findings] == []

@@ -28,13 +28,14 @@ def reference(*names: str, raw: bool = False) -> Callable[[Callable], Callable]:
     return register
 
 
-def real(a, op: str, dtype=np.float64) -> np.ndarray:
-    """``a`` in ``dtype``, for a reference of an op that MLX refuses complex input to: complex
-    ``a`` raises (the dtype probe then reports the pair untried) instead of being cast with its
-    imaginary part dropped, which numpy does with only a ComplexWarning."""
+def real(a, op: str, dtype=np.float64, why: str = "MLX takes only real types here") -> np.ndarray:
+    """``a`` in ``dtype``, for a reference of an op that MLX refuses complex input to (or
+    accepts without meaning, said by ``why``): complex ``a`` raises (the dtype probe then reports
+    the pair untried, with ``why``) instead of being cast with its imaginary part dropped, which
+    numpy does with only a ComplexWarning."""
     a = np.asarray(a)
     if a.dtype.kind == "c":
-        raise TypeError(f"[{op}] complex input: MLX takes only real types here")
+        raise TypeError(f"[{op}] complex input: {why}")
     return a.astype(dtype)
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import reference
+from . import real, reference
 from .stats import ALPHA, chi2_critical, hoeffding_critical, ks_critical, normal_critical
 
 
@@ -155,7 +155,10 @@ def uniform(low=0.0, high=1.0, shape=(), dtype=None, key=None):
 def multivariate_normal(mean, cov, shape=(), dtype=None, key=None):
     """N(mean, cov): whitened by the Cholesky factor of cov, every component must be N(0, 1),
     which a wrong mean, variance or correlation breaks."""
-    mean, cov = np.asarray(mean, dtype=np.float64), np.asarray(cov, dtype=np.float64)
+    # MLX 0.32.4 takes a complex mean and cov, but its samples are meaningless: the imaginary
+    # part of every sample is the mean's, unscattered (measured); no golden describes that.
+    why = "MLX accepts it, but every sample's imaginary part is the mean's: no distribution"
+    mean, cov = real(mean, "random.multivariate_normal", why=why), real(cov, "random.multivariate_normal", why=why)
     n = mean.shape[-1]
     lower = np.linalg.cholesky(cov)
 
@@ -226,7 +229,11 @@ def _softmax(logits: np.ndarray, axis: int) -> np.ndarray:
 @reference("random.categorical")
 def categorical(logits, axis=-1, shape=None, num_samples=None, key=None):
     """Indices drawn from softmax(logits) along ``axis``, ``num_samples`` per distribution."""
-    probs = np.moveaxis(_softmax(logits, axis), axis, -1)
+    # MLX 0.32.4 takes complex logits, but draws by neither softmax of the real part nor of the
+    # modulus (logits [0, 9j, 5, -9j]: 11, 0, 19989, 0 of 20000 draws; the real part wants ~132
+    # for each of the others): no golden describes that.
+    why = "MLX accepts them, but its draws follow no softmax of the logits"
+    probs = np.moveaxis(_softmax(real(logits, "random.categorical", why=why), axis), axis, -1)
     batch = probs.shape[:-1]
     out_shape = batch + (num_samples,) if num_samples is not None else _shape(shape) or batch
     per_row = int(np.prod(out_shape)) // max(int(np.prod(batch)), 1)
