@@ -85,6 +85,22 @@ def test_an_op_missing_from_a_peer_table_is_unsupported():
     assert np.random.gumbel and CupyTarget("numpy", xp=np).function("random.gumbel") is None
 
 
+def test_a_peer_ports_an_mlx_alias_as_its_original_and_namesakes_that_differ_with_mlx_semantics():
+    # torch.concat, torch.empty (uninitialized), torch.allclose (a Python bool) and torch.unique
+    # (no size) are not MLX's concat (= concatenate), empty (= zeros), allclose and unique.
+    pytest.importorskip("torch")
+    from mlxport.backends.torch_backend import TorchTarget
+
+    ops = ("concat", "empty", "unique", "allclose")
+    chosen = [c for c in load_files(case_files(())) if c.op in ops and c.dtype in ("float32", "int16", "complex64")]
+    assert {c.op for c in chosen} == set(ops)
+    for target in (TorchTarget("cpu"), CupyTarget("numpy", xp=np)):
+        wanted = [c for c in chosen if c.op != "unique" or target.framework == "torch"]
+        cells = list(run(wanted, [target]))
+        assert [f"{c.case}: {c.message}" for c in cells if c.status is not Status.PASS] == []
+        assert len(cells) == len(wanted) > 40
+
+
 def test_devices_lists_the_peers_with_their_state():
     infos = {i["name"]: i for i in json.loads(run_cli("devices", "--json").stdout)}
     cupy_info, torch_info = infos["cupy:cuda"], infos["torch:cuda"]

@@ -95,12 +95,14 @@ def test_a_bad_limits_file_names_itself(tmp_path):
 def test_the_torch_cpu_declarations_hold_on_a_representative_subset():
     # One op per kind of torch gap: no uint16/32/64 kernels (add, max), none for bool (floor)
     # or complex ordering (sort), CPU FFT without float16, integer matmul that MLX lacks, an
-    # op outside the adapter's table (gather_mm), and one the adapter gets wrong (allclose).
+    # op outside the adapter's table (gather_mm), and MLX names whose torch namesake differs
+    # (allclose, concat, unique): the adapter ports MLX's meaning, not torch's function.
     pytest.importorskip("torch")
     from mlxport import probe
     from mlxport.check import Selection, select_targets
 
-    ops = ("add", "max", "floor", "sort", "fft.rfft", "matmul", "linalg.inv", "gather_mm", "allclose")
+    ops = ("add", "max", "floor", "sort", "fft.rfft", "matmul", "linalg.inv", "gather_mm", "allclose", "concat",
+           "unique")
     selection = Selection(("torch:cpu",), ops)
     found = probe.run(selection, select_targets(selection)[0], 2, 60.0)
     assert found.cells >= 100 and [f.line() for f in found.findings] == []

@@ -126,6 +126,9 @@ def namespace_ops(xp) -> dict[str, Callable]:
     namespace (numpy or CuPy)."""
     return {
         "equal": xp.equal, "power": xp.power, "bitwise_invert": xp.invert,
+        # MLX's allclose is a 0-d bool array; numpy's returns a Python bool.
+        "allclose": lambda a, b, rtol=1e-5, atol=1e-8, equal_nan=False: xp.asarray(
+            xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)),
         "rsqrt": lambda a: xp.reciprocal(xp.sqrt(a)),
         "stop_gradient": lambda a: a,  # no autograd here: the identity
         "take": lambda a, indices, axis=None: xp.take(a, indices, axis=axis),

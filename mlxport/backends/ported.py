@@ -2,8 +2,9 @@
 
 A peer target is a port of MLX's API. Its op table maps an MLX op name to a callable in the
 framework's own terms, and ops that the table lacks are looked up by name in the framework's
-namespace (``xp.exp``, ``xp.linalg.qr``). This module wraps every callable once with MLX's
-conventions, so a table entry never repeats them:
+namespace (``xp.exp``, ``xp.linalg.qr``); an MLX alias (``concat``) takes its original's port
+(``concatenate``), never the framework's namesake (``torch.concat``). This module wraps every
+callable once with MLX's conventions, so a table entry never repeats them:
 
 - keywords are renamed to the framework's (``axis`` -> ``dim`` for torch);
 - an op that MLX computes in floating point (``sin``, ``mean``, ``divide``) gets bool and integer
@@ -26,6 +27,17 @@ from . import Target, resolve
 # Ops whose framework function of the same name means something else: never looked up by name.
 # Random ops (``random.*``) draw from MLX's keys, which no other framework has.
 NOT_BY_NAME = frozenset("view take equal repeat split power std var quantize dequantize quantized_matmul".split())
+
+# MLX's other names of an op, as MLX defines them (``mx.concat`` does what ``mx.concatenate`` does;
+# ``mx.empty`` is ``mx.zeros`` in 0.32.4): the port of an alias is the port of its original, never
+# the framework's function of the alias's name (``torch.concat``, ``torch.empty`` differ).
+ALIASES = {
+    "pow": "power", "atan2": "arctan2", "bitwise_left_shift": "left_shift", "bitwise_right_shift": "right_shift",
+    "asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh", "acosh": "arccosh",
+    "atanh": "arctanh", "conj": "conjugate", "concat": "concatenate", "permute_dims": "transpose",
+    "empty": "zeros", "empty_like": "zeros_like", "cumulative_sum": "cumsum", "cumulative_prod": "cumprod",
+    "matrix_norm": "linalg.norm",
+}
 
 
 def _promoted(names: list[str]) -> str | None:
@@ -159,6 +171,7 @@ class PortedTarget(Target):
 
     def function(self, op: str) -> Callable | None:
         xp = self.namespace()
+        op = ALIASES.get(op, op)
         fn = self.table(xp).get(op)
         if fn is None and not op.startswith("random.") and op not in NOT_BY_NAME:
             fn = resolve(xp, op)

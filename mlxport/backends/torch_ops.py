@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import ported, torch_random
+from . import ported, torch_random, torch_unique
 
 
 def _all_dims(a, dim):
@@ -238,6 +238,9 @@ def ops(torch) -> dict[str, Callable]:
         "topk": lambda a, k, dim=-1: torch.topk(a.reshape(-1) if dim is None else a, k, 0 if dim is None else dim).values,
         "searchsorted": lambda a, v, side="left": torch.searchsorted(a, v, side=side),
         "sign": lambda a: torch.sgn(a) if a.is_complex() else torch.sign(a),
+        # MLX's allclose is a 0-d bool array; torch.allclose returns a Python bool.
+        "allclose": lambda a, b, rtol=1e-5, atol=1e-8, equal_nan=False: torch.isclose(a, b, rtol, atol, equal_nan).all(),
+        "unique": torch_unique.unique(torch),
     }
 
 
