@@ -133,6 +133,21 @@ def test_peaks_and_declared_costs_give_rates_and_percent_of_peak():
     assert other["speedup"] == {"mlx:cpu": pytest.approx(0.5)}
 
 
+def test_percent_of_peak_is_against_the_best_calibration_on_the_device():
+    peaks = {"mlx:cpu": {"bandwidth_gbps": 4.0, "flops_gflops": 10.0},
+             "numpy:cpu": {"bandwidth_gbps": 8.0, "flops_gflops": 5.0},
+             "torch:cuda": {"bandwidth_gbps": 3000.0, "flops_gflops": 50000.0}}
+    device = benchfile.device_peaks(peaks)
+    assert device["mlx:cpu"] == device["numpy:cpu"] == {
+        "bandwidth_gbps": 8.0, "bandwidth_from": "numpy:cpu", "flops_gflops": 10.0, "flops_from": "mlx:cpu"}
+    assert device["torch:cuda"]["bandwidth_gbps"] == 3000.0  # a GPU is not the CPU's device
+    times = (1e-3,) * 5
+    cell = benchfile.BenchCell("c", "add", "float32", "mlx:cpu", "pass", True, times=times, first_call_s=0.01,
+                               processes=2, bytes=2_000_000)
+    doc = benchfile.document([cell], [], peaks=peaks)
+    assert doc["results"][0]["pct_peak_bw"] == pytest.approx(25.0)  # 2 GB/s of numpy's 8, not of mlx's own 4
+
+
 def test_the_table_states_only_significant_ratios_and_colours_by_ratio_to_best():
     from rich.console import Console
 

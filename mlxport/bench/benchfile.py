@@ -4,6 +4,11 @@ one record per case x target, the measured peaks of each target, and how the run
 A record's times come from ``BenchCell``; GB/s, GFLOP/s and % of peak are derived here from the
 case's declared ``bytes``/``flops`` and the ``peaks`` slot, which ``--calibrate`` fills:
 ``{"mlx:cpu": {"bandwidth_gbps": 20.1, "flops_gflops": 310.0, "method": "..."}}``.
+
+% of peak is against the *device's* peak: the best that any framework's calibration reached on
+that device (``device_peaks``). A framework's own triad or GEMM is only a lower bound of what the
+device can do: MLX's CPU wheel links a reference BLAS, so against its own GEMM every MLX matmul
+would look near its peak.
 """
 
 from __future__ import annotations
@@ -55,8 +60,26 @@ def _pct(value: float | None, peak: float | None) -> float | None:
     return round(100 * value / peak, 2) if value is not None and peak else None
 
 
+def device_of(target: str) -> str:
+    """The device a target runs on: ``cpu``, else the (one) GPU, whatever each framework calls it."""
+    return "cpu" if target.endswith(":cpu") else "gpu"
+
+
+def device_peaks(peaks: Mapping[str, dict]) -> dict[str, dict]:
+    """Per target, its device's peaks: the highest bandwidth and flops that any target on the same
+    device measured, with the target that measured each."""
+    best: dict[str, dict] = {}
+    for target, peak in peaks.items():
+        mine = best.setdefault(device_of(target), {})
+        for key in ("bandwidth_gbps", "flops_gflops"):
+            if (peak.get(key) or 0) > (mine.get(key) or 0):
+                mine[key], mine[key.split("_")[0] + "_from"] = peak[key], target
+    return {target: best[device_of(target)] for target in peaks}
+
+
 def record(cell: BenchCell, peers: Sequence[BenchCell], peaks: Mapping[str, dict]) -> dict:
-    """The JSON record of ``cell``; ``peers`` are the other targets' cells of the same case."""
+    """The JSON record of ``cell``; ``peers`` are the other targets' cells of the same case;
+    ``peaks`` are the device peaks of each target (``device_peaks``)."""
     timed = Samples(cell.times, cell.first_call_s or 0.0) if cell.timed else None
     median = timed.median if timed else None
     gbps, gflops = _rate(cell.bytes, median), _rate(cell.flops, median)
@@ -104,7 +127,8 @@ def document(cells: Sequence[BenchCell], targets: Sequence, *, peaks: Mapping[st
         "timing": {"budget": dict(budget or {}), "processes": processes, "floor_s": dict(floors or {}),
                    "significance": {"alpha": stats.ALPHA, "margin": stats.MARGIN}},
         "peaks": peaks,
-        "results": [record(c, by_case[c.case], peaks) for c in cells],
+        "device_peaks": device_peaks(peaks),
+        "results": [record(c, by_case[c.case], device_peaks(peaks)) for c in cells],
     }
 
 

@@ -1,6 +1,6 @@
 """The bench matrix as Markdown, from a bench document (a run's or a saved ``--json``): per case
 and target the median time, the throughput that binds it (GB/s or GFLOP/s, whichever is the
-larger share of the target's measured peak) with that share, and the ratios of MLX's times to
+larger share of the device's peak, the best calibration on that device) with that share, and the ratios of MLX's times to
 the other targets'. The header names the machine, the peaks and how they were measured.
 
     write(benchfile.load(Path("bench.json")), Path("benchmarks/cpu-matrix.md"))
@@ -8,6 +8,7 @@ the other targets'. The header names the machine, the peaks and how they were me
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 def write(doc: dict, path: Path) -> None:
@@ -47,6 +48,11 @@ def _peaks(doc: dict, targets: list[str]) -> list[str]:
         if peak:
             lines.append(f"| {name} | {_num(peak.get('bandwidth_gbps'))} | {_num(peak.get('flops_gflops'))} "
                          f"| {peak.get('method', '')} |")
+    devices = {json.dumps(d, sort_keys=True): d for d in (doc.get("device_peaks") or {}).values()}
+    for d in devices.values():
+        lines.append(f"| **device peak** | {_num(d.get('bandwidth_gbps'))} ({d.get('bandwidth_from')}) "
+                     f"| {_num(d.get('flops_gflops'))} ({d.get('flops_from')}) | the best of the above on this "
+                     "device: % of peak below is against it |")
     return lines + [""]
 
 

@@ -34,7 +34,7 @@ def write(doc: dict, path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise InputError("--plot needs matplotlib: pip install 'mlxport[plot]'") from None
-    found, peaks = points(doc), doc.get("peaks") or {}
+    found, peaks = points(doc), doc.get("device_peaks") or doc.get("peaks") or {}
     targets = list(found) or ["(no timed case declares flops)"]
     fig, axes = plt.subplots(1, len(targets), figsize=(7 * len(targets), 6), squeeze=False)
     for ax, target in zip(axes[0], targets):
