@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+
 def write(doc: dict, path: Path) -> None:
     """Write :func:`markdown` of ``doc`` to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
