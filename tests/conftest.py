@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+
+def interruptible() -> None:
+    """A ``preexec_fn``: the child takes Ctrl-C (SIGINT) as a user's terminal would deliver it,
+    even when the test run itself was started in the background, which ignores SIGINT and passes
+    that on to every child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import read_json, run_cli
+from conftest import interruptible, read_json, run_cli
 
 from mlxport.bench import benchfile, gate
 
@@ -112,7 +112,7 @@ def test_ctrl_c_keeps_the_finished_cells_in_the_bench_file(case_dir, tmp_path):
                              "--ops", "*(4,)x(4,)*", "--ops", "*(2000,2000)x(2000,2000)*",
                              "--target", "numpy:cpu", "--processes", "1", "--warmup", "0", "--min-time", "0.01",
                              "--max-time", "300", "--min-samples", "40", "--spread", "0.5", "--json", str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_json, run_cli
+from conftest import interruptible, read_json, run_cli
 
 pytest.importorskip("mlx.core")
 
@@ -26,7 +26,8 @@ def _statuses(path: Path) -> list[tuple]:
 
 def _start(*args: str, cwd: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "mlxport", "check", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=cwd)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=cwd,
+                            preexec_fn=interruptible)
 
 
 def _wait_for_lines(path: Path, count: int, proc: subprocess.Popen) -> None:
