@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="write the matrix here")
     parser.add_argument("--plot", type=Path, help="write the roofline PNG here")
     args = parser.parse_args()
-    doc = benchfile.load(args.bench)
+    doc = benchfile.apply_peaks(benchfile.load(args.bench))  # % of the device's peak, also for older files
     if args.markdown:
         matrix.write(doc, args.markdown)
     if args.plot:

@@ -91,12 +91,27 @@ def record(cell: BenchCell, peers: Sequence[BenchCell], peaks: Mapping[str, dict
         "median_s": median, "p10_s": timed.p10 if timed else None, "p90_s": timed.p90 if timed else None,
         "samples": timed.samples if timed else 0, "first_call_s": cell.first_call_s if timed else None,
         "bytes": cell.bytes, "flops": cell.flops, "gbps": gbps, "gflops": gflops,
-        "pct_peak_bw": _pct(gbps, peak.get("bandwidth_gbps")),
-        "pct_peak_flops": _pct(gflops, peak.get("flops_gflops")),
+        **percent_of_peak(gbps, gflops, peak),
         "speedup": {p.target: speedup(cell, p) for p in peers if p.target != cell.target and p.timed},
         "iqr_rel": round(timed.iqr_rel, 4) if timed else None, "noise": timed.noise if timed else None,
         "alloc_median_s": alloc, "processes": cell.processes, "times_s": list(cell.times),
     }
+
+
+def percent_of_peak(gbps: float | None, gflops: float | None, peak: Mapping) -> dict:
+    """The record fields ``pct_peak_bw`` and ``pct_peak_flops`` against a device ``peak``."""
+    return {"pct_peak_bw": _pct(gbps, peak.get("bandwidth_gbps")),
+            "pct_peak_flops": _pct(gflops, peak.get("flops_gflops"))}
+
+
+def apply_peaks(doc: dict) -> dict:
+    """``doc`` with its device peaks and every record's % of peak derived again from its
+    ``peaks``: how a saved bench file is rendered (``benchmarks/matrix.py``)."""
+    device = device_peaks(doc.get("peaks") or {})
+    doc["device_peaks"] = device
+    for r in doc["results"]:
+        r.update(percent_of_peak(r.get("gbps"), r.get("gflops"), device.get(r["target"]) or {}))
+    return doc
 
 
 def speedup(cell: BenchCell, other: BenchCell) -> float | None:
