@@ -106,6 +106,7 @@ RESULT_DTYPES: dict[str, Callable[[list[str]], str | None]] = {
                                          "fft.fftfreq", "fft.rfftfreq")},
     **{f"fft.{op}": _fft for op in ("fft", "ifft", "rfft", "fft2", "ifft2", "fftn", "ifftn", "rfft2", "rfftn")},
     **{f"fft.{op}": _fixed("float32") for op in ("irfft", "irfft2", "irfftn")},
+    **{f"linalg.{op}": _fft for op in ("eig", "eigvals")},  # complex64, as MLX's, for float64 too
 }
 
 # Keywords that take part in the promotion of an op's result (arrays, or Python scalars).

@@ -115,7 +115,7 @@ def _take(torch):
 
 
 def _sdpa(torch):
-    def attention(q, k, v, scale, mask=None, sinks=None):
+    def attention(q, k, v, scale, mask=None, sinks=None, force_fused=False):  # force_fused picks an MLX kernel
         if sinks is not None:
             raise NotImplementedError("attention sinks are not implemented in torch's scaled_dot_product_attention")
         if isinstance(mask, str):  # MLX aligns a causal mask to the bottom right, torch to the top left

@@ -58,7 +58,7 @@ def _softmax(s: np.ndarray) -> np.ndarray:
 
 
 @reference("fast.scaled_dot_product_attention")
-def scaled_dot_product_attention(q, k, v, *, scale, mask=None, sinks=None):
+def scaled_dot_product_attention(q, k, v, *, scale, mask=None, sinks=None, force_fused=False):
     """``softmax(q @ k.T * scale + mask) @ v`` per head; k/v heads are shared by query groups.
 
     ``mask``: None, ``"causal"`` (bottom-right aligned: query i sees keys ``<= i + T_kv - T_q``),
@@ -66,6 +66,7 @@ def scaled_dot_product_attention(q, k, v, *, scale, mask=None, sinks=None):
     Masked scores become the most negative float, as in MLX's composed path, so a fully masked
     row averages all of v (fused GPU kernels may give NaN or 0 there; avoid such rows).
     ``sinks`` (N_q,) adds one extra logit per head that takes probability mass but no value.
+    ``force_fused`` picks MLX's kernel, not the result: the golden is the same.
     """
     n_rep = q.shape[1] // k.shape[1]
     k, v = np.repeat(k, n_rep, axis=1), np.repeat(v, n_rep, axis=1)
