@@ -44,14 +44,15 @@ def builtin_cases() -> Path:
     return here / "cases" if (here / "cases").is_dir() else here.parent / "cases"
 
 
-def case_files(extra: tuple[Path, ...]) -> list[Path]:
-    """Every case file: the built-in ones, then those of each ``--cases`` folder."""
-    files = sorted(builtin_cases().glob("*.yaml"))
+def case_files(extra: tuple[Path, ...], base: Path | None = None) -> list[Path]:
+    """Every case file: those of ``base`` (the built-in catalog by default), then those of each
+    ``--cases`` folder; the not-applicable list and the dtype limits beside them are not cases."""
+    files = sorted((base or builtin_cases()).glob("*.yaml"))
     for folder in extra:
         if not folder.is_dir():
             raise InputError(f"--cases {folder}: not a folder")
         files += sorted(folder.glob("*.yaml"))
-    return [f for f in files if f.name not in (NOT_APPLICABLE, "dtype-limits.yaml")]  # not case files
+    return [f for f in files if f.name not in (NOT_APPLICABLE, "dtype-limits.yaml")]
 
 
 def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:

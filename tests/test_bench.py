@@ -12,7 +12,7 @@ from mlxport.backends.mlx_backend import MLXTarget
 from mlxport.backends.numpy_backend import NumpyTarget
 from mlxport.bench import benchfile
 from mlxport.bench.harness import bench_cell, probe
-from mlxport.bench.run import BenchOptions, _merge, _one_process, trusted
+from mlxport.bench.run import BenchOptions, _merge, _one_process, bench_files, trusted
 from mlxport.bench.timing import Budget
 from mlxport.catalog import load_file
 from mlxport.inputs import generate
@@ -216,3 +216,11 @@ def test_crashing_and_hanging_cells_become_records_and_the_run_goes_on(case_dir,
     assert "[tan] did not finish within 2 s" in records[cases[1].id]["message"]
     kept = benchfile.load(keep)  # rewritten as each cell finished: the last write had all three
     assert kept["complete"] is False and [r["status"] for r in kept["results"]] == ["crash", "timeout", "pass"]
+
+
+def test_bench_files_leave_out_the_lists_beside_the_cases(tmp_path):
+    for name in ("ops.yaml", "not-applicable.yaml", "dtype-limits.yaml"):
+        (tmp_path / name).write_text("{}\n")
+    files = bench_files((tmp_path,))
+    assert tmp_path / "ops.yaml" in files
+    assert not [f for f in files if f.name in ("not-applicable.yaml", "dtype-limits.yaml")]

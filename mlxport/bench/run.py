@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..check import Selection, builtin_cases, select_cases, select_targets
+from ..check import Selection, builtin_cases, case_files, select_cases, select_targets
 from ..model import Case, CellResult, InputError
 from ..pool import Pool
 from ..runner import prepare_environment
@@ -33,11 +33,7 @@ class BenchOptions:
 
 def bench_files(extra: tuple[Path, ...]) -> list[Path]:
     """The bench case files: ``cases/bench/*.yaml``, then those of each ``--cases`` folder."""
-    files = sorted((builtin_cases() / "bench").glob("*.yaml"))
-    for folder in extra:
-        if not folder.is_dir():
-            raise InputError(f"--cases {folder}: not a folder")
-        files += sorted(folder.glob("*.yaml"))
+    files = case_files(extra, builtin_cases() / "bench")
     if not files:
         raise InputError(f"no bench cases: {builtin_cases() / 'bench'} has no case files; give --cases DIR")
     return files
