@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as dt
-from .compare import tolerance_of
+from .compare import rounded, tolerance_of
 from .model import Case, Outcome, Status
 
 SLIGHT = 4.0  # a failure within 4x its allowed error is worth a second opinion
@@ -66,11 +66,11 @@ def _closer(actual, golden, precise, tol: dt.Tolerance, dtype: str) -> str | Non
     if precise.shape != golden.shape or precise.dtype != np.float64:
         return None
     a = actual.astype(np.float64)
-    rounded = golden.astype(dt.np_dtype(dtype)).astype(np.float64)
-    if not (_same_specials(a, rounded) and _same_specials(precise, golden)):
+    want = rounded(golden, dtype).astype(np.float64)
+    if not (_same_specials(a, want) and _same_specials(precise, golden)):
         return None
-    finite = np.isfinite(rounded)
-    g, r, p, x = golden[finite], rounded[finite], precise[finite], a[finite]
+    finite = np.isfinite(want)
+    g, r, p, x = golden[finite], want[finite], precise[finite], a[finite]
     allowed = tol.atol + tol.rtol * np.abs(r)
     err = np.abs(x - r)
     bad = err > allowed
