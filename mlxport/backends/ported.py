@@ -72,10 +72,6 @@ def _fixed(name: str) -> Callable[[list[str]], str]:
     return lambda names: name
 
 
-def _fft(names: list[str]) -> str:
-    return "complex64"
-
-
 # Ops that MLX computes in floating point: integer and bool inputs become float32 first.
 INEXACT = (
     "divide arctan2 logaddexp reciprocal sqrt rsqrt exp expm1 log log2 log10 log1p sin cos tan "
@@ -104,9 +100,10 @@ RESULT_DTYPES: dict[str, Callable[[list[str]], str | None]] = {
     **{op: _fixed("int32") for op in ("count_nonzero",)},
     **{op: _fixed("float32") for op in ("bartlett", "hanning", "hamming", "blackman",
                                          "fft.fftfreq", "fft.rfftfreq")},
-    **{f"fft.{op}": _fft for op in ("fft", "ifft", "rfft", "fft2", "ifft2", "fftn", "ifftn", "rfft2", "rfftn")},
+    **{f"fft.{op}": _fixed("complex64")
+       for op in ("fft", "ifft", "rfft", "fft2", "ifft2", "fftn", "ifftn", "rfft2", "rfftn")},
     **{f"fft.{op}": _fixed("float32") for op in ("irfft", "irfft2", "irfftn")},
-    **{f"linalg.{op}": _fft for op in ("eig", "eigvals")},  # complex64, as MLX's, for float64 too
+    **{f"linalg.{op}": _fixed("complex64") for op in ("eig", "eigvals")},  # complex64, as MLX's, for float64 too
 }
 
 # Keywords that take part in the promotion of an op's result (arrays, or Python scalars).
