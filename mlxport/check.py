@@ -59,8 +59,8 @@ def select_cases(selection: Selection, files: list[Path] | None = None) -> list[
     """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and ``--dtypes``."""
     cases = load_files(case_files(selection.case_dirs) if files is None else files)
     for name in selection.dtypes:
-        if name not in dt.DTYPES:
-            raise InputError(f"--dtypes: unknown dtype {name!r}; known: {', '.join(dt.DTYPES)}")
+        if name not in dt.NAMES:
+            raise InputError(f"--dtypes: unknown dtype {name!r}; known: {', '.join(dt.NAMES)}")
     for pattern in selection.ops:
         if not any(_op_matches(pattern, c) for c in cases):
             raise InputError(f"--ops {pattern}: matches no op or case id")

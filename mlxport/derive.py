@@ -21,7 +21,7 @@ def inputs(merged, shapes, dtype, values, layout, where: Where) -> tuple[InputSp
     for shape, spec in zip(shapes, raw):
         check_fields(spec, INPUT_FIELDS, where)
         own = spec.get("dtype", "main")
-        if own != "main" and own not in dt.DTYPES:
+        if own != "main" and own not in dt.NAMES:
             raise where.fail(spec, "dtype", f"unknown dtype {own!r}")
         specs.append(InputSpec(
             shape=shape,
@@ -67,7 +67,7 @@ def out(merged, specs, dtype, where: Where) -> tuple[str, ...]:
     result = []
     for item in declared if isinstance(declared, list) else [declared]:
         name = words.get(item, item)
-        if name not in dt.DTYPES:
+        if name not in dt.NAMES:
             raise where.fail(merged, "out", f"{item!r} is not a dtype, promote, inexact, accumulate or main")
         result.append(name)
     return tuple(result)

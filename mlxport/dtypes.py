@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
-# The 14 dtypes of MLX, in MLX's own order, as numpy dtypes (bfloat16 from ml_dtypes).
-DTYPES: dict[str, np.dtype] = {
-    "bool": np.dtype(np.bool_),
-    "uint8": np.dtype(np.uint8),
-    "uint16": np.dtype(np.uint16),
-    "uint32": np.dtype(np.uint32),
-    "uint64": np.dtype(np.uint64),
-    "int8": np.dtype(np.int8),
-    "int16": np.dtype(np.int16),
-    "int32": np.dtype(np.int32),
-    "int64": np.dtype(np.int64),
-    "float16": np.dtype(np.float16),
-    "bfloat16": np.dtype(ml_dtypes.bfloat16),
-    "float32": np.dtype(np.float32),
-    "float64": np.dtype(np.float64),
-    "complex64": np.dtype(np.complex64),
-}
+# The 14 dtypes of MLX, in MLX's own order.
+NAMES = ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+         "float16", "bfloat16", "float32", "float64", "complex64")
+_BITS = {"bool": 8, "uint8": 8, "uint16": 16, "uint32": 32, "uint64": 64, "int8": 8, "int16": 16,
+         "int32": 32, "int64": 64, "float16": 16, "bfloat16": 16, "float32": 32, "float64": 64,
+         "complex64": 64}
+
+
+def __getattr__(name: str):
+    # ``DTYPES`` is made on first use: it needs ml_dtypes for bfloat16, whose import takes most
+    # of a second (it registers its casts with numpy one by one), and the catalog, the command
+    # line and a worker's start need only the names.
+    if name == "DTYPES":
+        return _dtypes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _dtypes() -> dict[str, np.dtype]:
+    """The 14 dtypes as numpy dtypes (bfloat16 from ml_dtypes), by name."""
+    import ml_dtypes
+
+    return {n: np.dtype(ml_dtypes.bfloat16 if n == "bfloat16" else n) for n in NAMES}
+
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 INTEGERS = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
@@ -32,12 +39,12 @@ _FLOAT_RANK = {"float16": 0, "bfloat16": 0, "float32": 1, "float64": 2}
 
 def np_dtype(name: str) -> np.dtype:
     """The numpy dtype of an MLX dtype name: ``np_dtype("bfloat16")``."""
-    return DTYPES[name]
+    return _dtypes()[name]
 
 
 def name_of(dtype: np.dtype) -> str:
     """The MLX name of a numpy dtype; the inverse of :func:`np_dtype`."""
-    for name, candidate in DTYPES.items():
+    for name, candidate in _dtypes().items():
         if candidate == dtype:
             return name
     raise KeyError(f"{dtype} has no MLX equivalent")
@@ -53,7 +60,7 @@ def kind(name: str) -> str:
 
 def bits(name: str) -> int:
     """The width of an integer or float dtype in bits."""
-    return DTYPES[name].itemsize * 8
+    return _BITS[name]
 
 
 def promote(a: str, b: str) -> str:

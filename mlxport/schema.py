@@ -15,7 +15,7 @@ LAYOUTS = ("contiguous", "transposed", "strided")
 STRUCTURES = ("sorted", "unique", "spd", "invertible", "symmetric", "quantized")
 SPECIALS = ("nan", "inf", "-inf", "0", "-0", "denormal", "max", "min")
 DTYPE_GROUPS = {
-    "all": tuple(dt.DTYPES),
+    "all": dt.NAMES,
     "floats": dt.FLOATS,
     "inexact": dt.FLOATS + ("complex64",),
     "integers": dt.INTEGERS,
@@ -64,7 +64,7 @@ def dtype_list(merged: dict, node, where: Where, key: str = "dtypes") -> list[st
         raise where.fail(node, key, "a non-empty list of dtypes or groups (all, floats, ...)")
     out: list[str] = []
     for name in names:
-        group = DTYPE_GROUPS.get(name) or ((name,) if name in dt.DTYPES else None)
+        group = DTYPE_GROUPS.get(name) or ((name,) if name in dt.NAMES else None)
         if group is None:
             raise where.fail(node, key, f"unknown dtype {name!r}")
         out.extend(d for d in group if d not in out)

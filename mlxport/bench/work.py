@@ -20,6 +20,7 @@ The last three are known once the inputs and the golden exist, so ``cost`` is ev
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -49,7 +50,7 @@ class Work:
 
 def declare(entry: Mapping, shapes: Sequence[tuple[int, ...]], params: Mapping, dtype: str) -> Work:
     """The Work of one case of a (merged) entry; ValueError(field, message) on bad declarations."""
-    names = {**_numeric(params), "itemsize": dt.np_dtype(dtype).itemsize,
+    names = {**_numeric(params), "itemsize": dt.bits(dtype) // 8,
              **bind(entry.get("dims"), shapes)}
     work = Work(bytes=_text(entry.get("bytes", "io"), "bytes"), flops=_optional(entry.get("flops")),
                 names=tuple(sorted(names.items())))
@@ -105,14 +106,19 @@ def evaluate(formula: str, names: Mapping[str, float]) -> float:
     """
     if not isinstance(formula, str) or len(formula) > MAX_FORMULA:
         raise ValueError(f"a formula is a string of at most {MAX_FORMULA} characters, not {formula!r}")
-    try:
-        tree = ast.parse(formula.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"cannot read formula {formula!r}: {exc.msg}") from None
-    value = _walk(tree.body, names, formula)
+    value = _walk(_parse(formula), names, formula)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"formula {formula!r} gives {value}, not a finite count >= 0")
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(formula: str) -> ast.AST:
+    """The syntax tree of a formula, parsed once: the catalog repeats a few formulas in every case."""
+    try:
+        return ast.parse(formula.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise ValueError(f"cannot read formula {formula!r}: {exc.msg}") from None
 
 
 def _walk(node: ast.AST, names: Mapping[str, float], formula: str) -> float:
