@@ -119,6 +119,25 @@ def reduction(merged, specs, where: Where) -> int | None:
     raise where.fail(merged, "reduces", "'axis', or an integer axis of the first input")
 
 
+MAX_REPEAT = 1000
+
+
+def timeout(merged, where: Where) -> float | None:
+    """The seconds a cell of the case may run, where its data sets a limit of its own."""
+    value = merged.get("timeout")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        raise where.fail(merged, "timeout", "a number of seconds > 0")
+    return value
+
+
+def repeat(merged, where: Where) -> int:
+    """How many times a cell runs its call."""
+    value = merged.get("repeat", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEAT:
+        raise where.fail(merged, "repeat", f"an integer from 1 to {MAX_REPEAT}")
+    return value
+
+
 def work(merged, shapes, params, dtype, node, where: Where):
     """The bytes and flops a bench case declares (mlxport/bench/work.py), checked now."""
     try:

@@ -101,6 +101,8 @@ class Case:
     reduction: int | None = None  # the length K of the sum the op does, from ``reduces:``
     reference: str | None = None  # the op whose golden this is (an alias's original); None: op
     work: Any = None  # bench.work.Work: the bytes and flops its case data declares
+    timeout: float | None = None  # seconds a cell may run, where the case data sets fewer than --timeout
+    repeat: int = 1  # times the call runs in a cell, each on inputs made anew (a fault that comes and goes)
 
 
 @dataclass(frozen=True)

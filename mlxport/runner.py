@@ -113,7 +113,7 @@ def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple
     fn = target.function(case.op)
     try:
         with target.session():
-            actual = _call(target, fn, case, inputs)
+            actual = _call(target, fn, case, inputs, case.repeat)
     except Exception as exc:
         return failed(target, case, exc), None
     outcome = compare_outputs(actual, list(expected), case, [i.value for i in inputs])
@@ -133,10 +133,12 @@ def _precise(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.nda
         return None
 
 
-def _call(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray]:
-    """Run the cell's call, wait for it, and bring its outputs back to numpy."""
-    outputs = bind(target, fn, case, inputs)()
-    target.sync(outputs)
+def _call(target: Target, fn, case: Case, inputs: list[Input], repeat: int = 1) -> list[np.ndarray]:
+    """Run the cell's call ``repeat`` times (its inputs made anew each time), wait for it, and
+    bring the last call's outputs back to numpy."""
+    for _ in range(repeat):
+        outputs = bind(target, fn, case, inputs)()
+        target.sync(outputs)
     return [target.to_numpy(o) for o in outputs]
 
 

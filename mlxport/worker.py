@@ -1,20 +1,46 @@
 """The worker process: runs one cell at a time for the pool, and reuses its targets and the
-last case's inputs and golden (cells arrive case by case)."""
+last case's inputs and golden (cells arrive case by case).
+
+What a worker says to the pool, in order: ``READY`` once its targets are loaded (or ``(REFUSED,
+why)`` when it must not run at all), then ``(index, result, lost)`` per cell. ``lost`` is True
+when the cell left the device unable to compute: the worker's canary failed after it. The result
+is then a ``crash`` that says so, and the worker exits so that the pool starts a fresh one.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib
+import os
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import Target
 from .inputs import generate
+from .model import Status
+from .processes import inherited_driver
 from .runner import golden, run_cell
 
 READY = "ready"  # a worker's first message to the pool
+REFUSED = "refused"  # ... or this, with a reason, when it was forked from a process holding a GPU
+# A cell that ended so may have broken the device; one that passed or was skipped did not.
+SUSPECT = (Status.ERROR, Status.UNSUPPORTED, Status.MISMATCH)
 
 
-def load_targets(specs: list[tuple[str, str]]) -> dict[str, Target]:
+@dataclass(frozen=True)
+class Start:
+    """What a worker needs to start: its targets' ``(spec, name)``, the environment a run sets
+    for the frameworks (TF32 off), and whether it was forked from the fork server."""
+
+    specs: tuple[tuple[str, str], ...]
+    env: tuple[tuple[str, str], ...] = ()
+    forked: bool = False
+    preload: tuple[str, ...] = ()  # modules to import before READY (already there when forked)
+
+
+def load_targets(specs) -> dict[str, Target]:
     """Targets by name, rebuilt from their ``module:factory`` entry-point values."""
     targets: dict[str, Target] = {}
     for spec in sorted({s for s, _ in specs}):
@@ -25,16 +51,24 @@ def load_targets(specs: list[tuple[str, str]]) -> dict[str, Target]:
     return {name: targets[name] for _, name in specs}
 
 
-def main(conn, specs: list[tuple[str, str]], save: Path | None = None) -> None:
+def main(conn, start: Start, save: Path | None = None) -> None:
     """Serve cells until the pool closes the pipe; ``save`` is --save-failures' folder."""
-    serve_cells(conn, specs, lambda target, case, inputs, expected: run_cell(target, case, inputs, expected, save))
+    serve_cells(conn, start, lambda target, case, inputs, expected: run_cell(target, case, inputs, expected, save))
 
 
-def serve_cells(conn, specs: list[tuple[str, str]], run) -> None:
+def serve_cells(conn, start: Start, run) -> None:
     """Answer each cell the pool sends with ``run(target, case, inputs, golden)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    targets = load_targets(specs)
+    if start.forked and (driver := inherited_driver()) is not None:
+        conn.send((REFUSED, f"its fork server had loaded the GPU driver {driver}"))
+        return
+    os.environ.update(dict(start.env))  # before any framework computes: some read it once
+    for module in start.preload:  # now, so that the first cell's time is its own
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    targets = load_targets(start.specs)
     conn.send(READY)  # the imports are done: from here on each cell's own time counts
+    health = Health()
     case = inputs = expected = None
     while True:
         try:
@@ -44,4 +78,36 @@ def serve_cells(conn, specs: list[tuple[str, str]], run) -> None:
         if new_case is not None:  # None: the same case as before, on another target
             case, inputs = new_case, generate(new_case)
             expected = golden(case, inputs)
-        conn.send((index, run(targets[name], case, inputs, expected)))
+        target = targets[name]
+        health.baseline(target)
+        result = run(target, case, inputs, expected)
+        lost = health.lost(target, result)
+        conn.send((index, result if lost is None else _crashed(result, lost), lost is not None))
+        if lost is not None:
+            return
+
+
+class Health:
+    """Whether each target's device still computes, by its canary (``Target.canary``). A canary
+    that fails before any cell ran is no witness, and is not asked again."""
+
+    def __init__(self):
+        self.usable: dict[str, bool] = {}
+
+    def baseline(self, target: Target) -> None:
+        """Try the canary once, before the target's first cell in this process."""
+        if target.name not in self.usable:
+            self.usable[target.name] = target.canary() is None
+
+    def lost(self, target: Target, result) -> str | None:
+        """Why the device of ``target`` is lost after ``result``, else None."""
+        if Status(result.status) not in SUSPECT or not self.usable[target.name]:
+            return None
+        return target.canary()
+
+
+def _crashed(result, why: str):
+    """``result`` (a check or bench result) as the crash of the cell that broke the device."""
+    note = f"the device context was lost: after this cell the canary failed ({why}); its worker was replaced"
+    message = f"{result.message}; {note}" if result.message else note
+    return dataclasses.replace(result, status=Status.CRASH, message=message)

@@ -43,6 +43,9 @@ class Target:
     framework = "?"
     is_reference = False
     spec = ""  # the "module:factory" that made it, set by discover()
+    # Modules whose import initialises no device: the fork server that starts the workers
+    # imports them once (processes.py), so a new worker need not.
+    preload: tuple[str, ...] = ()
 
     def __init__(self, device: str):
         self.device = device
@@ -98,6 +101,26 @@ class Target:
 
     def skip_reason(self, case: Case) -> str | None:
         """A reason to skip ``case`` on this target by the framework's design, else None."""
+        return None
+
+    def canary(self) -> str | None:
+        """Why this target's device no longer computes, else None: a tiny add with a known
+        answer, evaluated, synchronised and read back. A worker runs it after a cell that did
+        not pass, so that a cell that poisoned the device (a CUDA context lost to an illegal
+        memory access) is caught whatever words the error used."""
+        fn = self.function("add")
+        if fn is None:
+            return None
+        a, b = np.array([1.5, -2.0, 3.25], np.float32), np.array([0.25, 4.0, -1.0], np.float32)
+        try:
+            with self.session():
+                out = fn(self.asarray(a), self.asarray(b))
+                self.sync([out])
+                got = self.to_numpy(out)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        if got.shape != a.shape or not np.array_equal(got, a + b):
+            return f"{a.tolist()} + {b.tolist()} gave {got.tolist()}"
         return None
 
     def classify(self, exc: BaseException) -> Status:

@@ -195,6 +195,7 @@ def kernel_ops() -> dict[str, Callable]:
 
 class CupyTarget(ported.PortedTarget):
     framework = "cupy"
+    preload = ("cupy",)  # CuPy loads the CUDA driver and creates its context lazily, on first use
 
     def __init__(self, device: str, xp=None):
         super().__init__(device)

@@ -37,6 +37,7 @@ METHODS = {f"at.{m}": _at(m) for m in ("add", "subtract", "multiply", "divide", 
 
 class MLXTarget(Target):
     framework = "mlx"
+    preload = ("mlx.core",)
 
     def probe(self) -> TargetInfo:
         try:

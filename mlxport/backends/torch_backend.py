@@ -26,6 +26,7 @@ def targets() -> list:
 
 class TorchTarget(ported.PortedTarget):
     framework = "torch"
+    preload = ("torch",)  # torch initialises CUDA lazily, on first use: its import is fork-safe
     renames = {"axis": "dim", "keepdims": "keepdim"}
 
     def probe(self) -> TargetInfo:

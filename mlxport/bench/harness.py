@@ -125,7 +125,7 @@ def _alloc(target: Target, call, budget: Budget, timer) -> Samples | None:
                        max_s=budget.max_s / 2, min_samples=budget.min_samples, rel_spread=budget.rel_spread)
 
 
-def serve(conn, specs: list[tuple[str, str]], budget: dict) -> None:
+def serve(conn, start, budget: dict) -> None:
     """The bench worker: time each cell the pool sends, one at a time, until the pipe closes;
     the first cell of each target carries the probe of the harness on it."""
     from ..worker import serve_cells
@@ -138,7 +138,7 @@ def serve(conn, specs: list[tuple[str, str]], budget: dict) -> None:
         timing = bench_cell(target, case, inputs, expected, limits)
         return replace(timing, probe=check, work=_work(case, inputs, expected))
 
-    serve_cells(conn, specs, run)
+    serve_cells(conn, start, run)
 
 
 def _work(case: Case, inputs, expected) -> tuple[int | None, int | None]:
