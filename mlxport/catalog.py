@@ -147,7 +147,7 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> li
             dtype=dtype, inputs=specs, params=params, out=derive.out(merged, specs, dtype, where),
             positional=positional, tolerance=derive.tolerance(merged, dtype, where), source=source,
             reduction=derive.reduction(merged, specs, where), timeout=derive.timeout(merged, where),
-            repeat=derive.repeat(merged, where),
+            repeat=derive.repeat(merged, where), attempts=derive.attempts(merged, where),
             work=derive.work(merged, shapes, params, dtype, node=variant or entry, where=where), **shared,
         ))
     return cases

@@ -144,9 +144,7 @@ def refuse_vacuous(tol: dt.Tolerance, magnitude: np.ndarray, dtype: np.dtype) ->
     if not vacuous(magnitude, tol):
         return tol, ""
     top = float(magnitude.max())
-    import ml_dtypes  # slow to import, and needed only here
-
-    floor = 2 * float(ml_dtypes.finfo(dtype).smallest_subnormal)
+    floor = 2 * float(dt.finfo(dtype).smallest_subnormal)
     note = f"; atol {tol.atol:g} refused: it would pass an all-zero output (max |expected| {top:.3g})"
     return dt.Tolerance(tol.rtol, max(tol.rtol * top, floor)), note
 

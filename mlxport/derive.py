@@ -120,6 +120,7 @@ def reduction(merged, specs, where: Where) -> int | None:
 
 
 MAX_REPEAT = 1000
+MAX_ATTEMPTS = 100
 
 
 def timeout(merged, where: Where) -> float | None:
@@ -136,6 +137,16 @@ def repeat(merged, where: Where) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEAT:
         raise where.fail(merged, "repeat", f"an integer from 1 to {MAX_REPEAT}")
     return value
+
+
+def attempts(merged, where: Where) -> tuple[tuple[str, int], ...]:
+    """``attempts``: target glob -> how many new processes a cell there may run in before it
+    counts as passing, e.g. ``{"mlx:*": 16}``."""
+    declared = merged.get("attempts") or {}
+    if not isinstance(declared, dict) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_ATTEMPTS for n in declared.values()):
+        raise where.fail(merged, "attempts", f"a mapping of target glob to an integer from 1 to {MAX_ATTEMPTS}")
+    return tuple((str(target), count) for target, count in declared.items())
 
 
 def work(merged, shapes, params, dtype, node, where: Where):

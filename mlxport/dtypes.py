@@ -39,15 +39,30 @@ _FLOAT_RANK = {"float16": 0, "bfloat16": 0, "float32": 1, "float64": 2}
 
 def np_dtype(name: str) -> np.dtype:
     """The numpy dtype of an MLX dtype name: ``np_dtype("bfloat16")``."""
-    return _dtypes()[name]
+    if name == "bfloat16":
+        return _dtypes()[name]
+    if name not in NAMES:
+        raise KeyError(name)
+    return np.dtype(name)  # numpy's own: no need to load ml_dtypes
 
 
 def name_of(dtype: np.dtype) -> str:
     """The MLX name of a numpy dtype; the inverse of :func:`np_dtype`."""
-    for name, candidate in _dtypes().items():
-        if candidate == dtype:
-            return name
+    name = dtype.name
+    if name in NAMES and np_dtype(name) == dtype:
+        return name
     raise KeyError(f"{dtype} has no MLX equivalent")
+
+
+def finfo(dtype: str | np.dtype):
+    """The float limits of a float dtype (a name or a numpy dtype): numpy's, and ml_dtypes'
+    for bfloat16, which numpy does not know."""
+    dtype = np_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype)
+    if dtype.name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype)
+    return np.finfo(dtype)
 
 
 def kind(name: str) -> str:

@@ -90,7 +90,7 @@ def make_array(spec: InputSpec, rng: np.random.Generator) -> np.ndarray:
 
 def _floats(spec: InputSpec, dtype: str, rng) -> np.ndarray:
     lo, hi = spec.domain or (-np.inf, np.inf)
-    finfo = _finfo(dtype)
+    finfo = dt.finfo(dtype)
     if spec.values == "normal" or spec.values == "special":
         x = rng.uniform(lo, hi, spec.shape) if spec.domain else rng.standard_normal(spec.shape)
     else:
@@ -104,12 +104,6 @@ def _floats(spec: InputSpec, dtype: str, rng) -> np.ndarray:
     if spec.values == "special":
         x = _place(x, [_special(s, finfo) for s in spec.specials or DEFAULT_SPECIALS], rng)
     return x
-
-
-def _finfo(dtype: str):
-    import ml_dtypes
-
-    return ml_dtypes.finfo(dt.np_dtype(dtype))
 
 
 def _signs(lo: float, hi: float, shape, rng) -> np.ndarray:

@@ -103,6 +103,7 @@ class Case:
     work: Any = None  # bench.work.Work: the bytes and flops its case data declares
     timeout: float | None = None  # seconds a cell may run, where the case data sets fewer than --timeout
     repeat: int = 1  # times the call runs in a cell, each on inputs made anew (a fault that comes and goes)
+    attempts: tuple[tuple[str, int], ...] = ()  # (target glob, n): a cell there runs in up to n new processes
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ its own.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from collections import deque
@@ -25,6 +26,7 @@ from typing import Callable, Iterator, Sequence
 from . import processes
 from .backends import Target
 from .limits import Limit, Limits
+from .catalog import glob as match_target
 from .model import Case, CellResult, Status
 from .runner import CORRECTNESS_ENV, known_reason, reproduce
 from .worker import READY, REFUSED, Start
@@ -55,6 +57,7 @@ class _Worker:
     ready: bool = False  # it sent READY: started, its targets loaded
     sent: str | None = None  # the id of the last case sent
     broken: bool = False  # a send failed: it is dead, and takes no more cells
+    alone: bool = False  # spawned for one cell of a case with ``attempts``; it leaves after it
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Pool:
     serve_args: tuple = ()  # worker.main's: (the --save-failures folder,)
     env: dict = field(default_factory=lambda: dict(CORRECTNESS_ENV))  # set in every worker
     limits: Limits | None = None  # the cells' limits, learnt as they finish; from ``timeout`` by default
+    tries: dict = field(default_factory=dict)  # cell index -> attempts made, for cases with ``attempts``
 
     def __post_init__(self):
         self.limits = self.limits or Limits(self.timeout)
@@ -87,7 +91,7 @@ class Pool:
     def _assign(self, pending: dict[str, deque]) -> None:
         """Fill each worker of a lane up to DEPTH cells, starting workers as the lane allows."""
         for name, queue in pending.items():
-            while queue and (worker := self._free(name)) is not None:
+            while queue and (worker := self._free(name, *queue[0])) is not None:
                 index, cell = queue.popleft()
                 # Cells come case by case: send a case once, and then only its target.
                 same = worker.sent == cell[0].id
@@ -104,21 +108,39 @@ class Pool:
                 if len(worker.cells) == 1 and worker.ready:
                     self._arm(worker)
 
-    def _free(self, name: str) -> _Worker | None:
+    def _free(self, name: str, index: int, cell: Cell) -> _Worker | None:
+        """A worker of lane ``name`` that can take ``cell`` now: for a case with ``attempts``,
+        a new process of its own, made room for by retiring an idle worker."""
         mine = [w for w in self.workers if w.lane == name]
-        if len(mine) < (self.jobs if name == "cpu" else 1) and all(w.cells for w in mine):
+        if _attempts(*cell) > 1:
+            idle = next((w for w in mine if not w.cells), None)
+            if idle is None and len(mine) >= self._room(name):
+                return None
+            if idle is not None:
+                self._retire(idle)
+            # The first attempt forks (cheap); the others exec, as they must share nothing.
+            return self._start(name, alone=cell[1], spawn=index in self.tries)
+        if len(mine) < self._room(name) and all(w.cells for w in mine):
             return self._start(name)
-        usable = (w for w in mine if len(w.cells) < DEPTH and not w.broken)
+        usable = (w for w in mine if len(w.cells) < DEPTH and not w.broken and not w.alone)
         return min(usable, key=lambda w: len(w.cells), default=None)
 
-    def _start(self, name: str) -> _Worker:
+    def _room(self, name: str) -> int:
+        """How many workers lane ``name`` may have: ``jobs`` for the CPU, one per device."""
+        return self.jobs if name == "cpu" else 1
+
+    def _start(self, name: str, alone: Target | None = None, spawn: bool = False) -> _Worker:
+        """A new worker for lane ``name``, forked where it can be, else (or with ``spawn``)
+        spawned; with ``alone``, one for a single cell of that target."""
         from .worker import main
 
         preload = processes.modules(m for t in self.targets for m in t.preload)
-        context = processes.context(preload)
+        context = processes.spawning() if spawn else processes.context(preload)
+        targets, forked = [alone] if alone else self.targets, context.get_start_method() == "forkserver"
         parent, child = context.Pipe()
-        start = Start(tuple((t.spec, t.name) for t in self.targets), tuple(self.env.items()),
-                      context.get_start_method() == "forkserver", preload)
+        # A spawned single-cell worker imports only its target's framework: it starts in a fifth of a second.
+        start = Start(tuple((t.spec, t.name) for t in targets), tuple(self.env.items()), forked,
+                      alone.preload if alone and not forked else preload)
         process = context.Process(target=self.serve or main, args=(child, start, *self.serve_args), daemon=True)
         try:
             process.start()
@@ -128,9 +150,9 @@ class Pool:
             parent.close()
             child.close()
             processes.refuse(f"the fork server failed: {type(exc).__name__}: {exc}")
-            return self._start(name)
+            return self._start(name, alone, spawn)
         child.close()
-        worker = _Worker(name, process, parent, deadline=time.monotonic() + STARTUP)
+        worker = _Worker(name, process, parent, deadline=time.monotonic() + STARTUP, alone=alone is not None)
         self.workers.append(worker)
         return worker
 
@@ -164,27 +186,35 @@ class Pool:
                 result = _result(case, target, Status.TIMEOUT, f"{late}; worker killed")
             else:
                 continue
-            if worker.ready:
-                self.limits.record(case, target.name, result.status, time.monotonic() - worker.started)
-            worker.cells.popleft()
-            yield index, result
-            self._replace(worker, pending)
+            yield from self._finished(worker, result, pending, lost=True)
 
     def _answer(self, worker: _Worker, message, pending: dict[str, deque]) -> Iterator[tuple[int, CellResult]]:
         """Act on one message of a worker: READY, REFUSED, or a finished cell."""
         if message == READY:
             worker.ready = True
             self._arm(worker)
-            return
-        if message[0] == REFUSED:  # it ran nothing: its cells go back to the queue
+        elif message[0] == REFUSED:  # it ran nothing: its cells go back to the queue
             processes.refuse(message[1])
             self._replace(worker, pending)
-            return
-        index, result, lost = message
-        case, target = worker.cells.popleft()[1]
-        self.limits.record(case, target.name, result.status, time.monotonic() - worker.started)
-        yield index, result
-        if lost:
+        else:
+            yield from self._finished(worker, message[1], pending, lost=message[2])
+
+    def _finished(self, worker: _Worker, result, pending: dict[str, deque], lost: bool):
+        """The worker's first cell ended with ``result``: learn from it, yield it (or try it
+        again, for a case with attempts left), and replace the worker if it is lost."""
+        index, (case, target) = worker.cells.popleft()
+        if worker.ready:
+            self.limits.record(case, target.name, result.status, time.monotonic() - worker.started)
+        tries = self.tries[index] = self.tries.get(index, 0) + 1
+        attempts = _attempts(case, target)
+        if attempts > 1 and result.status == Status.PASS and tries < attempts:
+            pending[worker.lane].appendleft((index, (case, target)))
+        elif attempts > 1 and result.status != Status.PASS:
+            note = f"in attempt {tries} of {attempts}, each in a new process"
+            yield index, dataclasses.replace(result, message=f"{result.message} ({note})")
+        else:
+            yield index, result
+        if lost or worker.alone:
             self._replace(worker, pending)
         elif worker.cells:
             self._arm(worker)
@@ -204,6 +234,11 @@ class Pool:
     def close(self) -> None:
         for worker in list(self.workers):
             self._retire(worker)
+
+
+def _attempts(case: Case, target: Target) -> int:
+    """How many new processes a cell may run in before it counts as passing (case ``attempts``)."""
+    return next((n for glob, n in case.attempts if match_target(glob, target.name)), 1)
 
 
 def _died(case: Case, target: Target, process) -> CellResult:

@@ -40,10 +40,15 @@ def context(preload: Iterable[str] = ()):
     ``modules(preload)``; they count only when the server starts, the first time a worker is
     started in this process."""
     if sys.platform != "linux" or _refused or "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
+        return spawning()
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(list(modules(preload)))
     return ctx
+
+
+def spawning():
+    """The context of a worker that must share nothing with any earlier process: it execs."""
+    return multiprocessing.get_context("spawn")
 
 
 def forking() -> bool:

@@ -24,9 +24,9 @@ DTYPE_GROUPS = {
 }
 ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params", "values",
                 "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
-                "positional", "reduces", "aliases", "supports", "timeout", "repeat"} | WORK_FIELDS
+                "positional", "reduces", "aliases", "supports", "timeout", "repeat", "attempts"} | WORK_FIELDS
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
-                  "tolerance", "doc", "positional", "reduces", "timeout", "repeat"} | WORK_FIELDS
+                  "tolerance", "doc", "positional", "reduces", "timeout", "repeat", "attempts"} | WORK_FIELDS
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted", "general_eig")

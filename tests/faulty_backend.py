@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -42,12 +43,21 @@ def _hang_on_third_call(x, *args, **kwargs):
     return np.arcsin(x)
 
 
+def _hang_from_third_process(x, *args, **kwargs):
+    log = Path(os.environ["ATTEMPTS_LOG"])  # one line per process that called it
+    with log.open("a") as f:
+        f.write(f"{os.getpid()}\n")
+    if len(log.read_text().split()) >= 3:
+        time.sleep(3600)
+    return np.arccos(x)
+
+
 def _out_of_memory(*args, **kwargs):
     raise RuntimeError("[sqrt] CUDA out of memory: failed to allocate 12.00 GiB")
 
 
 FAULTS = {"sin": _segfault, "cos": _abort, "tan": _hang, "sqrt": _out_of_memory, "arctan": _hang_when_large,
-          "arcsin": _hang_on_third_call}
+          "arcsin": _hang_on_third_call, "arccos": _hang_from_third_process}
 
 
 class FaultyTarget(NumpyTarget):

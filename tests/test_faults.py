@@ -16,7 +16,7 @@ from mlxport.catalog import load_file
 from mlxport.check import Selection, select_cases
 from mlxport.limits import FACTOR, FLOOR, STRIKES, Limit, Limits
 from mlxport.model import InputError, Status
-from mlxport.pool import run_isolated
+from mlxport.pool import Pool, run_isolated
 
 pytest.importorskip("mlx.core")
 
@@ -117,6 +117,23 @@ def test_repeat_runs_the_call_that_many_times_in_the_cell(case_dir):
     assert [got[c.id].status for c in cases] == [Status.PASS, Status.TIMEOUT, Status.PASS]
 
 
+@pytest.mark.parametrize("attempts,status,processes", [
+    ('{"faulty:*": 5}', Status.TIMEOUT, 3), ('{"faulty:*": 2}', Status.PASS, 2), ('{"mlx:*": 5}', Status.PASS, 1)])
+def test_attempts_run_a_cell_in_new_processes_until_one_fails(case_dir, tmp_path, attempts, status, processes):
+    [case] = load_file(case_dir("f.yaml", f"""
+        category: test
+        ops:
+          - {{op: arccos, dtypes: [float32], shapes: ["(3,)"], inputs: [{{domain: [-1, 1]}}], attempts: {attempts}}}
+        """) / "f.yaml")  # arccos hangs in the third process that calls it, and from then on
+    log = tmp_path / "attempts.log"
+    targets = faulty_backend.targets()
+    [(_, result)] = Pool(targets, 1, 2.0, env={"ATTEMPTS_LOG": str(log)}).run([(case, targets[0])])
+    pids = log.read_text().split()
+    assert result.status == status and len(pids) == len(set(pids)) == processes
+    if status == Status.TIMEOUT:
+        assert result.message.endswith("(in attempt 3 of 5, each in a new process)")
+
+
 def test_limits_learn_from_the_cells_that_finish(case_dir):
     [case] = load_file(case_dir("f.yaml", "category: t\nops:\n  - {op: exp, dtypes: [float32], shapes: ['(3,)']}\n")
                        / "f.yaml")
@@ -141,6 +158,8 @@ def test_limits_learn_from_the_cells_that_finish(case_dir):
     ("timeout", "soon", "field 'timeout': a number of seconds > 0"),
     ("repeat", "0", "field 'repeat': an integer from 1 to 1000"),
     ("repeat", "2.5", "field 'repeat': an integer from 1 to 1000"),
+    ("attempts", "3", "field 'attempts': a mapping of target glob to an integer from 1 to 100"),
+    ("attempts", "{'mlx:*': 0}", "field 'attempts': a mapping of target glob to an integer from 1 to 100"),
 ])
 def test_bad_timeout_and_repeat_fields_name_the_field(case_dir, field, value, message):
     folder = case_dir("f.yaml", f"category: t\nops:\n  - {{op: exp, dtypes: [float32], shapes: ['(3,)'], {field}: {value}}}\n")
@@ -203,7 +222,7 @@ from pathlib import Path
 import faults_here
 from mlxport import processes
 from mlxport.catalog import load_file
-from mlxport.pool import run_isolated
+from mlxport.pool import Pool, run_isolated
 
 targets = faults_here.targets()
 got = []
