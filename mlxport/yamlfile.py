@@ -18,6 +18,12 @@ class _Located(dict):
 
 
 def _located_mapping(loader: _LineLoader, node: yaml.MappingNode):
+    seen = set()
+    for key, _ in node.value:  # YAML keeps the last of two equal keys; a case file never means that
+        name = getattr(key, "value", None)
+        if name in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {name!r}", key.start_mark)
+        seen.add(name)
     mapping = _Located()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {getattr(k, "value", None): k.start_mark.line + 1 for k, _ in node.value}

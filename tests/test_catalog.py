@@ -47,6 +47,9 @@ def test_the_builtin_catalog_ships_beside_the_package():
 BAD = {
     "syntax": ("ops: [\n  - op: exp\n    dtypes: [float32\n", r"a\.yaml:\d+: invalid YAML"),
     "empty": ("", r"a\.yaml: \?: a case file is a mapping with a list 'ops'"),
+    # YAML keeps the last of two equal keys: a second 'divergence:' would drop the first's rules
+    "duplicate key": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
+                      "    dtypes: [int32]\n", r"a\.yaml:6: invalid YAML: duplicate key 'dtypes'"),
     "unknown field": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
                       "    colour: red\n", r"a\.yaml:6: exp: field 'colour': unknown field"),
     "unknown dtype": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float23]\n    shapes: ['(2,)']\n",
