@@ -15,7 +15,7 @@ import json
 import sys
 from collections import defaultdict
 
-ORDER = ("mismatch", "unsupported", "error", "crash", "timeout", "skip")
+ORDER = ("mismatch", "unsupported", "error", "crash", "timeout", "skip")  # the statuses counted
 
 
 def render(doc: dict, target: str) -> str:
@@ -28,15 +28,15 @@ def render(doc: dict, target: str) -> str:
         if r["status"] != "pass":
             groups[(r["op"], r["status"], r.get("known") or r["message"])].append(r["case"])
     lines = [f"# {target}: every cell that does not pass, with its cause", "",
-             f"`mlxport check --json` on {doc['created']}, {info['framework']} {info['framework_version']} "
-             f"on {info['device_name']}.", "",
+             f"`mlxport check --json`, {doc['created']}: {info['framework']} {info['framework_version']} on "
+             f"{info['device_name']} ({doc['host'].get('cores', '?')} cores), Python {doc['host']['python']}.", "",
              f"{len(cells)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items())
              + f"; coverage {100 * summary['coverage']:.1f}%.", "",
              "Each group is one op, one status and one cause: for mismatch, error, crash and timeout the "
              "divergence reason recorded in the case data (with the MLX source it comes from), for "
              "unsupported MLX's own message (porting debt), for skip the case data's reason. No cell fails "
              "without a cause.", ""]
-    for (op, status, cause), ids in sorted(groups.items(), key=lambda g: (g[0][0], ORDER.index(g[0][1]))):
+    for (op, status, cause), ids in sorted(groups.items(), key=lambda g: g[0][:2]):
         lines += [f"## {op}: {status} ×{len(ids)}", "", cause, ""] + [f"- `{i}`" for i in ids] + [""]
     return "\n".join(lines)
 
