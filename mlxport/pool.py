@@ -57,7 +57,7 @@ class _Worker:
     ready: bool = False  # it sent READY: started, its targets loaded
     sent: str | None = None  # the id of the last case sent
     broken: bool = False  # a send failed: it is dead, and takes no more cells
-    alone: bool = False  # spawned for one cell of a case with ``attempts``; it leaves after it
+    alone: bool = False  # started for one cell of a case with ``attempts``; it leaves after it
 
 
 @dataclass
@@ -113,7 +113,7 @@ class Pool:
         """A worker of lane ``name`` that can take ``cell`` now: for a case with ``attempts``,
         a new process of its own, made room for by retiring an idle worker."""
         mine = [w for w in self.workers if w.lane == name]
-        if _attempts(*cell) > 1:
+        if _attempts(*cell):
             idle = next((w for w in mine if not w.cells), None)
             if idle is None and len(mine) >= self._room(name):
                 return None
@@ -222,7 +222,7 @@ class Pool:
             self.limits.record(case, target.name, result.status, time.monotonic() - worker.started)
         tries = self.tries[index] = self.tries.get(index, 0) + 1
         attempts = _attempts(case, target)
-        if attempts > 1 and result.status == Status.PASS and tries < attempts:
+        if attempts and result.status == Status.PASS and tries < attempts:
             pending[worker.lane].appendleft((index, (case, target)))
         elif attempts > 1 and result.status != Status.PASS:
             note = f"in attempt {tries} of {attempts}, each in a new process"
@@ -254,8 +254,9 @@ class Pool:
 
 
 def _attempts(case: Case, target: Target) -> int:
-    """How many new processes a cell may run in before it counts as passing (case ``attempts``)."""
-    return next((n for glob, n in case.attempts if match_target(glob, target.name)), 1)
+    """How many new processes a cell runs in, alone, before it counts as passing (its case's
+    ``attempts``); 0 where the case declares none: it shares a worker with other cells."""
+    return next((n for glob, n in case.attempts if match_target(glob, target.name)), 0)
 
 
 def _died(case: Case, target: Target, process) -> CellResult:
