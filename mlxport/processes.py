@@ -27,7 +27,9 @@ BASE = ("numpy", "ml_dtypes", "mlxport.worker", "mlxport.bench.harness")
 # likely, initialised: the CUDA driver API. A false alarm costs speed (spawn), never results.
 DRIVERS = ("libcuda.so",)
 
-_refused: list[str] = []  # why this process no longer forks workers, once a worker refused
+# Why this process no longer forks workers, once a worker refused. Process-wide, as the fork
+# server itself is: multiprocessing keeps one per process.
+_refused: list[str] = []
 
 
 def modules(preload: Iterable[str]) -> tuple[str, ...]:
@@ -49,11 +51,6 @@ def context(preload: Iterable[str] = ()):
 def spawning():
     """The context of a worker that must share nothing with any earlier process: it execs."""
     return multiprocessing.get_context("spawn")
-
-
-def forking() -> bool:
-    """Whether workers started now are forked from the fork server."""
-    return context().get_start_method() == "forkserver"
 
 
 def refuse(reason: str) -> None:
