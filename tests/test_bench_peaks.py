@@ -52,6 +52,15 @@ def test_calibrate_measures_each_target_in_a_process_of_its_own():
     assert list(found) == ["numpy:cpu"] and positive(found["numpy:cpu"]["bandwidth_gbps"])
 
 
+def test_a_target_whose_process_crashes_or_hangs_costs_its_own_entry_only():
+    from faulty_backend import _hang, _segfault
+
+    assert peaks.per_target([target("numpy:cpu")], _segfault) == {
+        "numpy:cpu": {"error": "its process died (exit status -11)"}}
+    assert peaks.per_target([target("numpy:cpu")], _hang, timeout=1.0) == {
+        "numpy:cpu": {"error": "did not finish within 1 s"}}
+
+
 def test_the_environment_names_the_cpu_and_the_blas():
     record = environment.record(target("numpy:cpu"))
     assert record["cpu"]["logical_cpus"] >= 1 and record["cpu"]["model"]

@@ -48,7 +48,7 @@ def _peaks(doc: dict, targets: list[str]) -> list[str]:
         peak = peaks.get(name)
         if peak:
             lines.append(f"| {name} | {_num(peak.get('bandwidth_gbps'))} | {_num(peak.get('flops_gflops'))} "
-                         f"| {peak.get('method', '')} |")
+                         f"| {peak.get('method') or peak.get('error', '')} |")
     devices = {json.dumps(d, sort_keys=True): d for d in (doc.get("device_peaks") or {}).values()}
     for d in devices.values():
         lines.append(f"| **device peak** | {_num(d.get('bandwidth_gbps'))} ({d.get('bandwidth_from')}) "
@@ -63,7 +63,7 @@ def _environment(doc: dict) -> list[str]:
         return []
     lines = ["## Environment", ""]
     for name, record in env.items():
-        framework = record.get("framework", {})
+        framework = record.get("framework") or {"reason": record.get("error", "not read")}
         lines.append(f"- **{name}**: {_framework_line(framework)}")
     cpu = next(iter(env.values())).get("cpu", {})
     lines += [f"- CPU: {cpu.get('model')}, {cpu.get('logical_cpus')} logical CPUs "

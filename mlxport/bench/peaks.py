@@ -170,22 +170,41 @@ def calibrate(targets, sizes: Sizes | None = None, budget: Budget = CALIBRATE_BU
     return per_target(targets, peaks, sizes, budget)
 
 
-def per_target(targets, fn, *args) -> dict[str, Any]:
+PER_TARGET_TIMEOUT = 600.0  # seconds one target's calibration or environment reading may take
+
+
+def per_target(targets, fn, *args, timeout: float = PER_TARGET_TIMEOUT) -> dict[str, Any]:
     """``fn(target, *args)`` for each target, each in a fresh spawned process, one at a time, so
-    that no framework's threads or caches are warm from another's run."""
+    that no framework's threads or caches are warm from another's run. A process that dies,
+    raises or runs past ``timeout`` gives ``{"error": why}`` for its target, and the run goes on."""
     import multiprocessing
+    from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("spawn")
     found = {}
     for target in targets:
-        with context.Pool(1) as pool:
-            found[target.name] = pool.apply(_in_worker, ((target.spec, target.name), fn, args))
+        parent, child = context.Pipe(duplex=False)
+        process = context.Process(target=_in_worker, args=(child, (target.spec, target.name), fn, args), daemon=True)
+        process.start()
+        child.close()
+        ready = wait([parent, process.sentinel], timeout)
+        try:
+            found[target.name] = parent.recv() if parent in ready else {"error": f"did not finish within {timeout:g} s"}
+        except EOFError:
+            process.join(timeout=5)
+            found[target.name] = {"error": f"its process died (exit status {process.exitcode})"}
+        process.kill()
+        process.join()
+        parent.close()
     return found
 
 
-def _in_worker(spec: tuple[str, str], fn, args) -> Any:
+def _in_worker(conn, spec: tuple[str, str], fn, args) -> None:
     from ..runner import prepare_environment
     from ..worker import load_targets
 
     prepare_environment()
-    return fn(load_targets([spec])[spec[1]], *args)
+    try:
+        conn.send(fn(load_targets([spec])[spec[1]], *args))
+    except Exception as exc:
+        conn.send({"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"})
