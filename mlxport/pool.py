@@ -184,7 +184,7 @@ class Pool:
         ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                      timeout=max(0.0, min(w.deadline for w in busy) - time.monotonic()))
         for worker in busy:
-            if worker.conn in ready and worker.conn.poll():
+            if worker.conn.poll():  # its answer may be in the pipe although only its exit was seen
                 try:
                     message = worker.conn.recv()
                 except (EOFError, OSError):

@@ -188,15 +188,22 @@ def per_target(targets, fn, *args, timeout: float = PER_TARGET_TIMEOUT) -> dict[
         process.start()
         child.close()
         ready = wait([parent, process.sentinel], timeout)
-        try:
-            found[target.name] = parent.recv() if parent in ready else {"error": f"did not finish within {timeout:g} s"}
+        try:  # it may have sent its answer and exited before we look: read the pipe first
+            found[target.name] = parent.recv() if parent.poll() else _lost(process, bool(ready), timeout)
         except EOFError:
-            process.join(timeout=5)
-            found[target.name] = {"error": f"its process died (exit status {process.exitcode})"}
+            found[target.name] = _lost(process, True, timeout)
         process.kill()
         process.join()
         parent.close()
     return found
+
+
+def _lost(process, ended: bool, timeout: float) -> dict:
+    """The entry of a target whose process gave no answer: it died, or ran out of time."""
+    if not ended:
+        return {"error": f"did not finish within {timeout:g} s"}
+    process.join(timeout=5)
+    return {"error": f"its process died (exit status {process.exitcode})"}
 
 
 def _in_worker(conn, spec: tuple[str, str], fn, args) -> None:
