@@ -15,6 +15,12 @@ def rerun_command(target: str, case: str, extra: str = "") -> str:
     return f"mlxport check --target {shlex.quote(target)} --ops {shlex.quote(case)}{extra}"
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, at most 400 characters; its type's name if empty."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
 class InputError(Exception):
     """Bad input from the user: a case file, a flag, a target. Printed as one line, exit 2."""
 

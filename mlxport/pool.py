@@ -25,8 +25,8 @@ from typing import Callable, Iterator, Sequence
 
 from . import processes
 from .backends import Target
-from .limits import Limit, Limits
 from .catalog import glob as match_target
+from .limits import Limit, Limits
 from .model import Case, CellResult, Status
 from .runner import CORRECTNESS_ENV, known_reason, reproduce
 from .worker import READY, REFUSED, Start
@@ -220,8 +220,10 @@ class Pool:
         index, (case, target) = worker.cells.popleft()
         if worker.ready:
             self.limits.record(case, target.name, result.status, time.monotonic() - worker.started)
-        tries = self.tries[index] = self.tries.get(index, 0) + 1
         attempts = _attempts(case, target)
+        if attempts:  # only cells of cases with attempts are counted
+            self.tries[index] = self.tries.get(index, 0) + 1
+        tries = self.tries.get(index, 1)
         if attempts and result.status == Status.PASS and tries < attempts:
             pending[worker.lane].appendleft((index, (case, target)))
         elif attempts > 1 and result.status != Status.PASS:

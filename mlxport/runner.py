@@ -16,7 +16,7 @@ from .backends import Target
 from .catalog import matches
 from .compare import compare_outputs
 from .inputs import Input, generate
-from .model import Case, CellResult, Outcome, Status, rerun_command
+from .model import Case, CellResult, Outcome, Status, one_line, rerun_command
 
 # Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
 CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
@@ -95,7 +95,7 @@ def blocked(target: Target, case: Case, expected) -> Outcome | None:
     if reason:
         return Outcome(Status.SKIP, reason)
     if isinstance(expected, Exception):
-        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {_one_line(expected)}")
+        return Outcome(Status.ERROR, f"[{case.op}] golden reference failed: {one_line(expected)}")
     if target.function(case.op) is None:
         return Outcome(Status.UNSUPPORTED, f"[{case.op}] not in {target.name}'s op table")
     return None
@@ -103,7 +103,7 @@ def blocked(target: Target, case: Case, expected) -> Outcome | None:
 
 def failed(target: Target, case: Case, exc: BaseException) -> Outcome:
     """The outcome of a cell whose call raised."""
-    return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {_one_line(exc)}")
+    return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {one_line(exc)}")
 
 
 def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple[Outcome, list | None]:
@@ -163,7 +163,3 @@ def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dic
 def _as_tuple(out) -> tuple:
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 400 else text[:397] + "..."

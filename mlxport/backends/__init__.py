@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..model import Case, InputError, Status, TargetInfo, View
+from ..model import Case, InputError, Status, TargetInfo, View, one_line
 from ..references import resolve  # noqa: F401  (re-exported for backends)
 
 GROUP = "mlxport.backends"
@@ -118,7 +118,7 @@ class Target:
                 self.sync([out])
                 got = self.to_numpy(out)
         except Exception as exc:
-            return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            return f"{type(exc).__name__}: {one_line(exc)}"
         if got.shape != a.shape or not np.array_equal(got, a + b):
             return f"{a.tolist()} + {b.tolist()} gave {got.tolist()}"
         return None

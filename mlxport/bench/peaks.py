@@ -207,6 +207,7 @@ def _lost(process, ended: bool, timeout: float) -> dict:
 
 
 def _in_worker(conn, spec: tuple[str, str], fn, args) -> None:
+    from ..model import one_line
     from ..runner import prepare_environment
     from ..worker import load_targets
 
@@ -214,4 +215,4 @@ def _in_worker(conn, spec: tuple[str, str], fn, args) -> None:
     try:
         conn.send(fn(load_targets([spec])[spec[1]], *args))
     except Exception as exc:
-        conn.send({"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"})
+        conn.send({"error": f"{type(exc).__name__}: {one_line(exc)}"})
