@@ -67,6 +67,10 @@ def select_cases(selection: Selection, files: list[Path] | None = None) -> list[
     chosen = [c for c in cases
               if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
               and (not selection.dtypes or c.dtype in selection.dtypes)]
+    if not chosen:
+        flags = [f"--ops {p}" for p in selection.ops] + [f"--dtypes {','.join(selection.dtypes)}"] * bool(selection.dtypes)
+        raise InputError(f"{' '.join(flags) or 'the catalog'}: selects no case"
+                         + (f" (its ops have none in {', '.join(selection.dtypes)})" if selection.dtypes else ""))
     if selection.shard:
         k, n = parse_shard(selection.shard)
         chosen = chosen[k - 1::n]
@@ -128,6 +132,7 @@ class Run:
     written: Path | None
     stale: tuple = ()  # xfail entries that matched no cell
     doc: dict = field(default_factory=dict)  # the results document, written or not
+    selection: Selection = Selection()  # what it covered (a resumed run's, from its journal)
 
 
 class Interrupted(Exception):
@@ -171,4 +176,4 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     if written:
         results.write(written, doc)
     record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind
-    return Run(ordered, infos, written, tuple(stale), doc)
+    return Run(ordered, infos, written, tuple(stale), doc, selection)

@@ -117,19 +117,25 @@ def check(
     if resume and (selection != Selection() or json_path):
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
-    asked = gates.read_inputs(min_coverage, baseline, xfails)  # before the run: a bad one costs nothing
+    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the run: a bad one costs nothing
     run = _run(selection, RunOptions(jobs, timeout, json_path, resume, asked.xfails, save_failures))
+    if not run.cells:  # only a shard can be empty: an empty selection is an input error
+        out.print(f"shard {run.selection.shard} is empty: the selection has fewer cases than shards; "
+                  "nothing to run or gate" + (f"; results: {run.written}" if run.written else ""), highlight=False)
+        return
     report.print_check(out, run.cells, run.infos)
     if run.written:
         out.print(f"results: {run.written}")
     if write_xfails:
-        count = gates.write_xfails(write_xfails, run.cells)
-        out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
+        count, placeholders = gates.write_xfails(write_xfails, run.cells)
+        out.print(f"drafted {count} expected failures in {write_xfails}, {count - placeholders} with the catalog's "
+                  f"reason" + (f": write a reason on the {placeholders} placeholder lines" if placeholders else ""),
+                  markup=False, highlight=False)
     verdict = gates.judge(run.cells, asked, list(run.stale), strict_xfail)
     doc = run.doc
     if probe_dtypes:
         doc, verdict = _probe(selection, jobs, timeout, run, verdict, strict_dtypes)
-    _finish(doc, verdict, asked.any or (probe_dtypes and strict_dtypes), (junit, markdown, svg, html))
+    _finish(doc, verdict, asked.any or (probe_dtypes and strict_dtypes), (junit, markdown, svg, html), strict_xfail)
 
 
 def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.Verdict, strict: bool):
@@ -147,7 +153,7 @@ def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.
         results.write(run.written, doc)
     if strict:
         line = f"{'FAIL' if found.findings else 'ok'}: dtype declarations ({len(found.findings)} false)"
-        verdict = gates.Verdict(verdict.failed or bool(found.findings), verdict.lines + (line,))
+        verdict = verdict.add(line, bool(found.findings))
     return doc, verdict
 
 
@@ -217,12 +223,15 @@ def merge_files(
     xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt,
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
+    by_host: bool = typer.Option(False, "--by-host", help="one column per target and host, not per kind of device"),
 ) -> None:
-    """Merge results files into one matrix: one column per target per machine."""
+    """Merge results files into one matrix: one column per target and kind of device."""
     from . import exports, merge
 
-    asked = gates.read_inputs(min_coverage, baseline, xfails)
-    doc = merge.merge([results.load(f) for f in files])
+    docs = [results.load(f) for f in files]
+    known = _known_targets() | {r["target"].partition("@")[0] for d in docs for r in d["results"]}
+    asked = gates.read_inputs(min_coverage, baseline, xfails, known)
+    doc = merge.merge(docs, by_host)
     cells, infos = exports.cells_and_infos(doc)
     cells, stale = gates.apply_xfails(cells, list(asked.xfails))
     doc = {**doc, "results": [c.to_json() for c in cells], "summary": results.summarize(cells)}
@@ -231,7 +240,7 @@ def merge_files(
         results.write(json_path, doc)
         out.print(f"merged results: {json_path}")
     verdict = gates.judge(cells, asked, stale, strict_xfail)
-    _finish(doc, verdict, asked.any, (junit, markdown, svg, html))
+    _finish(doc, verdict, asked.any, (junit, markdown, svg, html), strict_xfail)
 
 
 @app.command("diff")
@@ -244,20 +253,29 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple) -> None:
+def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict_xfail: bool) -> None:
     """Write the asked-for reports, print the gates' verdict; a failed gate exits 1."""
     from . import exports
 
-    lines = list(verdict.lines) if gated else []
-    writers = (exports.junit, lambda d: exports.markdown(d, lines), exports.svg, exports.html)
+    verdict = verdict if gated else gates.Verdict(())
+    lines = verdict.lines
+    writers = (lambda d: exports.junit(d, strict_xfail, verdict), lambda d: exports.markdown(d, lines), exports.svg,
+               exports.html)
     for path, write in zip(paths, writers):
         if path:
             path.write_text(write(doc), encoding="utf-8")
             out.print(f"wrote {path}", markup=False, highlight=False)
     for line in lines:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
-    if gated and verdict.failed:
+    if verdict.failed:
         raise typer.Exit(1)
+
+
+def _known_targets() -> set[str]:
+    """The names of the targets mlxport knows, available here or not."""
+    from .backends import discover
+
+    return {t.name for t in discover()}
 
 
 def _run(selection: Selection, options: RunOptions):

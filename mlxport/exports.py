@@ -13,10 +13,10 @@ from typing import Sequence
 from rich.console import Console
 
 from .model import CellResult, Status, TargetInfo, rerun_command
-from .report import GLYPHS, LEGEND, cell_text, counts_by_cell, matrix, summary_table
-from .results import summarize
+from .report import (GLYPHS, LEGEND, SUMMARY_COLUMNS, cell_text, counts_by_cell, explained, matrix, summary_rows,
+                     summary_table, unexplained)
 
-FAILURES = (Status.MISMATCH, Status.XPASS)
+FAILURES = (Status.MISMATCH,)  # and an xpass under --strict-xfail
 ERRORS = (Status.ERROR, Status.CRASH, Status.TIMEOUT, Status.UNSUPPORTED)
 SKIPPED = (Status.SKIP, Status.XFAIL)
 DETAILS_LIMIT = 50
@@ -43,8 +43,13 @@ def reproduce(cell: CellResult) -> str:
     return cell.reproduce or rerun_command(cell.target, cell.case)
 
 
-def junit(doc: dict) -> str:
-    """JUnit XML: a ``<testsuite>`` per target, a ``<testcase>`` per cell."""
+def junit(doc: dict, strict_xfail: bool = False, verdict=None) -> str:
+    """JUnit XML: a ``<testsuite>`` per target, a ``<testcase>`` per cell, and with a
+    ``verdict`` (gates.Verdict) a ``gates`` suite with a testcase per line, failed where the gate
+    failed, so that the report agrees with the exit status. An xpass is a failure exactly when
+    the gate fails on it (``strict_xfail``); otherwise it passes, with a property that says it was
+    expected to fail."""
+    failing = FAILURES + ((Status.XPASS,) if strict_xfail else ())
     cells, infos = cells_and_infos(doc)
     root = ET.Element("testsuites", name="mlxport")
     for info in infos:
@@ -53,31 +58,42 @@ def junit(doc: dict) -> str:
             continue
         counts = Counter(c.status for c in mine)
         ET.SubElement(root, "testsuite", name=info.name, tests=str(len(mine)),
-                      failures=str(sum(counts[s] for s in FAILURES)),
+                      failures=str(sum(counts[s] for s in failing)),
                       errors=str(sum(counts[s] for s in ERRORS)),
                       skipped=str(sum(counts[s] for s in SKIPPED)),
                       time=f"{sum(c.seconds or 0.0 for c in mine):.3f}")
         suite = root[-1]
         for cell in mine:
-            _testcase(suite, cell)
+            _testcase(suite, cell, failing)
+    if verdict is not None and verdict.lines:
+        suite = ET.SubElement(root, "testsuite", name="gates", tests=str(len(verdict.lines)),
+                              failures=str(len(verdict.failing)), errors="0", skipped="0", time="0.000")
+        for line in verdict.lines:
+            case = ET.SubElement(suite, "testcase", classname="gates", name=line, time="0.000")
+            if line in verdict.failing:
+                ET.SubElement(case, "failure", message=line, type="gate")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _testcase(suite: ET.Element, cell: CellResult) -> None:
+def _testcase(suite: ET.Element, cell: CellResult, failing: tuple[Status, ...]) -> None:
     case = ET.SubElement(suite, "testcase", classname=cell.target, name=cell.case,
                          time=f"{cell.seconds or 0.0:.3f}")
     message = f"{cell.status.value}: {cell.message}" if cell.message else cell.status.value
     if cell.status in SKIPPED:
-        ET.SubElement(case, "skipped", message=cell.known or cell.message or cell.status.value)
+        ET.SubElement(case, "skipped", message=cell.xfail or cell.known or cell.message or cell.status.value)
         return
-    if cell.status in FAILURES:
+    if cell.status in failing:
         element = ET.SubElement(case, "failure", message=message, type=cell.status.value)
     elif cell.status in ERRORS:
         element = ET.SubElement(case, "error", message=message, type=cell.status.value)
     else:
+        if cell.status is Status.XPASS:
+            properties = ET.SubElement(case, "properties")
+            ET.SubElement(properties, "property", name="xpass", value=f"passed; expected to fail: {cell.xfail}")
         return
-    lines = [message] + ([f"known: {cell.known}"] if cell.known else []) + [f"reproduce: {reproduce(cell)}"]
+    lines = [message] + ([f"expected to fail: {cell.xfail}"] if cell.xfail else []) \
+        + ([f"known: {cell.known}"] if cell.known else []) + [f"reproduce: {reproduce(cell)}"]
     element.text = "\n".join(lines)
 
 
@@ -90,18 +106,15 @@ def markdown(doc: dict, gate_lines: Sequence[str] = ()) -> str:
     if gate_lines:
         out += [f"- {_md(line)}" for line in gate_lines] + [""]
     out += _matrix_rows(cells, infos) + ["", f"<sub>{LEGEND}</sub>", ""]
-    out += _details(cells)
+    out += _details(cells) + _reasons(cells)
     return "\n".join(out).rstrip() + "\n"
 
 
 def _coverage_rows(cells: list[CellResult]) -> list[str]:
-    columns = ("cells", "pass", "mismatch", "unsupported", "error", "skip", "xfail")
-    rows = ["| target | " + " | ".join(columns) + " | coverage |",
-            "|---" + "|---:" * (len(columns) + 1) + "|"]
-    for target, s in summarize(cells).items():
-        counts = {**s, "error": s["error"] + s["crash"] + s["timeout"]}
-        coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
-        rows.append(f"| {_md(target)} | " + " | ".join(str(counts[c]) for c in columns) + f" | {coverage} |")
+    rows = ["| target | " + " | ".join(SUMMARY_COLUMNS) + " | coverage |",
+            "|---" + "|---:" * (len(SUMMARY_COLUMNS) + 1) + "|"]
+    for target, counts, coverage in summary_rows(cells):
+        rows.append(f"| {_md(target)} | " + " | ".join(counts) + f" | {coverage} |")
     return rows
 
 
@@ -115,8 +128,7 @@ def _matrix_rows(cells: list[CellResult], infos: list[TargetInfo]) -> list[str]:
 
 
 def _details(cells: list[CellResult]) -> list[str]:
-    bad = sorted((c for c in cells if c.status not in (Status.PASS, Status.SKIP) and not c.known),
-                 key=lambda c: (c.op, c.case, c.target))
+    bad = unexplained(cells)
     if not bad:
         return []
     lines = [f"- {GLYPHS[c.status][0]} `{c.case}` {_md(c.target)} **{c.status.value}**: {_md(c.message or '')}"
@@ -124,7 +136,19 @@ def _details(cells: list[CellResult]) -> list[str]:
     if len(bad) > DETAILS_LIMIT:
         lines.append(f"- ... and {len(bad) - DETAILS_LIMIT} more; the results file has every cell")
     return ["<details>", f"<summary>{len(bad)} cells failed without a known reason</summary>", ""] \
-        + lines + ["", "</details>"]
+        + lines + ["", "</details>", ""]
+
+
+def _reasons(cells: list[CellResult]) -> list[str]:
+    """The cells that failed (or passed) for a stated reason, a line per op, target and reason,
+    folded as the terminal's report has them."""
+    groups = explained(cells)
+    if not groups:
+        return []
+    lines = [f"- {GLYPHS[g.status][0]} {g.status.value} {_md(g.target)} `{_md(g.op)}` ×{g.count}, "
+             f"{g.label}: {_md(g.reason)}" for g in groups]
+    return ["<details>", f"<summary>{sum(g.count for g in groups)} cells with a known reason "
+            f"({len(groups)} reasons)</summary>", ""] + lines + ["", "</details>", ""]
 
 
 def _md(text: str) -> str:

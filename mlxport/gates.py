@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .catalog import glob
-from .model import CellResult, InputError, Status, rerun_command
+from .model import CellResult, InputError, Status, rerun_command, target_of
 from .results import load, summarize
 
 PLACEHOLDER = "TODO: say why this is expected to fail"
 FAILING = (Status.MISMATCH, Status.UNSUPPORTED, Status.ERROR, Status.CRASH, Status.TIMEOUT)
+PASSED = (Status.PASS, Status.XPASS)  # an xpass is a pass that someone expected to fail
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,17 @@ class Xfail:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the gates say: the lines to print, and whether any gate failed."""
+    """What the gates say: the lines to print, and those of them that fail the gate."""
 
-    failed: bool
     lines: tuple[str, ...]
+    failing: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failing)
+
+    def add(self, line: str, fails: bool) -> "Verdict":
+        return Verdict(self.lines + (line,), self.failing + ((line,) if fails else ()))
 
 
 def read_xfails(path: Path) -> list[Xfail]:
@@ -54,30 +62,42 @@ def read_xfails(path: Path) -> list[Xfail]:
     return entries
 
 
+def _lists(entry: Xfail, column: str) -> bool:
+    """Whether an entry's target glob covers a column: the column's name or its target's
+    (``mlx:gpu`` covers ``mlx:gpu@NVIDIA-H100``)."""
+    return glob(entry.target, column) or glob(entry.target, target_of(column))
+
+
 def apply_xfails(cells: list[CellResult], entries: list[Xfail]) -> tuple[list[CellResult], list[Xfail]]:
-    """Failing cells that an entry lists become xfail, passing ones xpass; and the stale entries,
-    those that match no cell of the run."""
+    """Failing cells that an entry lists become xfail, passing ones xpass; and the stale entries:
+    those whose target and cases the run has, and that list no cell of it that failed or passed.
+    An entry for a target or cases the run did not select is not stale."""
     used: set[int] = set()
     out = []
     for cell in cells:
-        entry = next((e for e in entries if glob(e.target, cell.target) and glob(e.cases, cell.case)), None)
+        entry = next((e for e in entries if _lists(e, cell.target) and glob(e.cases, cell.case)), None)
         if entry is None or cell.status not in FAILING + (Status.PASS,):
             out.append(cell)
             continue
         used.add(entry.line)
         status = Status.XPASS if cell.status is Status.PASS else Status.XFAIL
-        out.append(replace(cell, status=status, known=cell.known or entry.reason,
+        out.append(replace(cell, status=status, xfail=entry.reason,
                            reproduce=cell.reproduce or rerun_command(cell.target, cell.case)))
-    return out, [e for e in entries if e.line not in used]
+    columns, cases = {c.target for c in cells}, {c.case for c in cells}
+    stale = [e for e in entries if e.line not in used
+             and any(_lists(e, t) for t in columns) and any(glob(e.cases, c) for c in cases)]
+    return out, stale
 
 
-def write_xfails(path: Path, cells: list[CellResult]) -> int:
-    """Draft an expected-failures file from a run: one line per failing cell, each with the
-    placeholder reason that the gate refuses until a person writes the real one."""
-    lines = [f"{c.target}  {c.case}  # {PLACEHOLDER}" for c in cells if c.status in FAILING]
+def write_xfails(path: Path, cells: list[CellResult]) -> tuple[int, int]:
+    """Draft an expected-failures file from a run: one line per failing cell, with the catalog's
+    reason where it records one, else the placeholder that the gate refuses until a person
+    writes the real one. Returns the lines written and how many of them are placeholders."""
+    failing = [c for c in cells if c.status in FAILING]
+    lines = [f"{c.target}  {c.case}  # {' '.join(c.known.split()) if c.known else PLACEHOLDER}" for c in failing]
     header = "# Expected failures: TARGET_GLOB  CASE_GLOB  # reason. Replace every placeholder.\n"
     path.write_text(header + "".join(line + "\n" for line in lines))
-    return len(lines)
+    return len(lines), sum(not c.known for c in failing)
 
 
 def read_baseline(path: Path) -> dict[tuple[str, str], Status]:
@@ -86,14 +106,18 @@ def read_baseline(path: Path) -> dict[tuple[str, str], Status]:
     return {(r["case"], r["target"]): Status(r["status"]) for r in doc["results"]}
 
 
-def parse_min_coverage(specs: list[str]) -> dict[str | None, float]:
-    """``["95", "mlx:gpu=90"]`` -> ``{None: 95.0, "mlx:gpu": 90.0}``; None applies to every target."""
+def parse_min_coverage(specs: list[str], known: set[str] | None = None) -> dict[str | None, float]:
+    """``["95", "mlx:gpu=90"]`` -> ``{None: 95.0, "mlx:gpu": 90.0}``; None applies to every column.
+    A target that is not in ``known`` (the targets mlxport knows) is an input error."""
     floors: dict[str | None, float] = {}
     for spec in specs:
         match = re.fullmatch(r"(?:([^=\s]+)=)?(\d+(?:\.\d+)?)", spec.strip())
         if not match or float(match.group(2)) > 100:
             raise InputError(f"--min-coverage {spec}: expected PCT or TARGET=PCT, e.g. 95 or mlx:gpu=90")
-        floors[match.group(1)] = float(match.group(2))
+        name = match.group(1)
+        if name and known is not None and target_of(name) not in known:
+            raise InputError(f"--min-coverage {spec}: unknown target {target_of(name)}; known: {', '.join(sorted(known))}")
+        floors[name] = float(match.group(2))
     return floors
 
 
@@ -111,38 +135,61 @@ class Inputs:
         return bool(self.floors or self.baseline is not None or self.xfails)
 
 
-def read_inputs(min_coverage: list[str], baseline: Path | None, xfails: Path | None) -> Inputs:
-    """Parse ``--min-coverage``, read ``--baseline`` and ``--xfails``; a bad one is exit 2."""
-    return Inputs(parse_min_coverage(min_coverage), read_baseline(baseline) if baseline else None,
+def read_inputs(min_coverage: list[str], baseline: Path | None, xfails: Path | None,
+                known: set[str] | None = None) -> Inputs:
+    """Parse ``--min-coverage`` (its targets among ``known``), read ``--baseline`` and
+    ``--xfails``; a bad one is exit 2."""
+    return Inputs(parse_min_coverage(min_coverage, known), read_baseline(baseline) if baseline else None,
                   tuple(read_xfails(xfails)) if xfails else ())
 
 
 def judge(cells: list[CellResult], asked: Inputs, stale: list[Xfail], strict_xfail: bool) -> Verdict:
-    """Every gate that was asked for, over the run's cells."""
-    floors, baseline = asked.floors, asked.baseline
-    lines: list[str] = []
-    failed = False
+    """Every gate that was asked for, over the run's cells. A floor whose target has no column in
+    the run fails: a gate that cannot apply does not pass."""
+    floors = asked.floors
+    verdict = Verdict(())
     summary = summarize(cells)
-    for target, counts in summary.items():
-        floor = floors.get(target, floors.get(None))
+    for column, counts in summary.items():
+        floor = floors.get(column, floors.get(target_of(column), floors.get(None)))
         coverage = 100 * (counts["coverage"] or 0.0)
         if floor is not None:
             ok = coverage >= floor
-            failed |= not ok
-            lines.append(f"{'ok' if ok else 'FAIL'}: coverage {target} {coverage:.1f}% (minimum {floor:g}%)")
-    for target in sorted(set(floors) - set(summary) - {None}):
-        lines.append(f"not run: {target} has no cells in this run, so --min-coverage {target} does not apply")
-    if baseline is not None:
-        now = {(c.case, c.target): c.status for c in cells}
-        regressed = sorted(k for k, s in baseline.items() if s is Status.PASS and k in now and now[k] is not Status.PASS)
-        progress = sorted(k for k, s in now.items() if s is Status.PASS and k in baseline and baseline[k] is not Status.PASS)
-        failed |= bool(regressed)
-        lines += [f"REGRESSION: {t} {c} passed in the baseline, now {now[(c, t)].value}" for c, t in regressed]
-        lines += [f"progress: {t} {c} now passes (was {baseline[(c, t)].value})" for c, t in progress]
-        lines.append(f"{len(regressed)} regressions, {len(progress)} newly passing against the baseline")
-    lines += [f"stale xfail (matches no cell): line {e.line}: {e.target}  {e.cases}" for e in stale]
-    xpass = [c for c in cells if c.status is Status.XPASS]
-    lines += [f"{'FAIL' if strict_xfail else 'xpass'}: {c.target} {c.case} passes but is listed as expected to fail"
-              for c in xpass]
-    failed |= strict_xfail and bool(xpass)
-    return Verdict(failed, tuple(lines))
+            verdict = verdict.add(f"{'ok' if ok else 'FAIL'}: coverage {column} {coverage:.1f}% (minimum {floor:g}%)", not ok)
+    for name, floor in floors.items():
+        if not any(name in (column, target_of(column)) for column in summary) and (name or not summary):
+            what, flag = name or "any target", f"{name}={floor:g}" if name else f"{floor:g}"
+            verdict = verdict.add(f"FAIL: coverage {what}: no cell of {what} in this run (not selected, or not "
+                                  f"available where it ran), so --min-coverage {flag} cannot hold", True)
+    if asked.baseline is not None:
+        for line, fails in _regressions(cells, asked.baseline):
+            verdict = verdict.add(line, fails)
+    for e in stale:
+        verdict = verdict.add(f"stale xfail (its target and cases ran, and it lists no cell that failed or passed): "
+                              f"line {e.line}: {e.target}  {e.cases}", False)
+    for c in cells:
+        if c.status is Status.XPASS:
+            verdict = verdict.add(f"{'FAIL' if strict_xfail else 'xpass'}: {c.target} {c.case} passes but is listed "
+                                  "as expected to fail", strict_xfail)
+    return verdict
+
+
+def _regressions(cells: list[CellResult], baseline: dict[tuple[str, str], Status]) -> list[tuple[str, bool]]:
+    """A line per cell that passed in the baseline and does not pass now (each fails the gate),
+    per newly passing cell, and a count. A column is compared with the baseline's column of
+    the same name, else with its target's only column there if it is its target's only column
+    here too (one device, named for it on one side only)."""
+    now = {(c.case, c.target): c.status for c in cells}
+    then_columns = {column for _, column in baseline}
+    here = {column for _, column in now}
+    pair = {}
+    for column in here:
+        theirs = [t for t in then_columns if target_of(t) == target_of(column)]
+        alone = sum(target_of(c) == target_of(column) for c in here) == 1
+        pair[column] = column if column in then_columns else theirs[0] if alone and len(theirs) == 1 else None
+    was = {key: baseline.get((key[0], pair[key[1]])) for key in now}
+    regressed = sorted(k for k, s in was.items() if s in PASSED and now[k] not in PASSED)
+    progress = sorted(k for k, s in was.items() if s is not None and s not in PASSED and now[k] in PASSED)
+    lines = [(f"REGRESSION: {t} {c} passed in the baseline, now {now[(c, t)].value}", True) for c, t in regressed]
+    lines += [(f"progress: {t} {c} now passes (was {was[(c, t)].value})", False) for c, t in progress]
+    lines.append((f"{len(regressed)} regressions, {len(progress)} newly passing against the baseline", False))
+    return lines

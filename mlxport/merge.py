@@ -3,6 +3,7 @@ one matrix. ``diff`` lists the cells whose status changed between two results fi
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from . import __version__
@@ -15,25 +16,52 @@ def host_name(doc: dict) -> str:
     return host.get("name") or host.get("platform") or "unknown-host"
 
 
-def merge(docs: list[dict]) -> dict:
-    """One results document. A target that ran on several hosts gets one column per host,
-    ``mlx:gpu@host``; shards of one host merge into one column. A cell twice is an error."""
-    hosts: dict[str, set[str]] = {}
-    for doc in docs:
-        for record in doc["results"]:
-            hosts.setdefault(record["target"], set()).add(host_name(doc))
+def device(doc: dict, target: str) -> tuple[str | None, str | None, str | None]:
+    """The kind of device a file's target ran on: its framework, version and device name."""
+    info = next((t for t in doc.get("targets", []) if t.get("name") == target), {})
+    return info.get("framework"), info.get("framework_version"), info.get("device_name")
 
-    def column(target: str, doc: dict) -> str:
-        return f"{target}@{host_name(doc)}" if len(hosts.get(target, ())) > 1 else target
 
+def _slug(text: str | None) -> str:
+    """A device name as one word of a column name: ``NVIDIA H100 80GB HBM3`` -> ``NVIDIA-H100-80GB-HBM3``."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text or "unknown-device").strip("-") or "unknown-device"
+
+
+def columns(docs: list[dict], by_host: bool = False) -> dict[tuple[int, str], str]:
+    """The column of each (file, target): the target's own name when it ran on one kind of device
+    (shards of it merge, whatever their hosts), else ``target@device`` per device, and the
+    framework's version too where one device ran two versions. ``by_host``: one per host."""
+    where = {(i, r["target"]): (host_name(doc),) if by_host else device(doc, r["target"])
+             for i, doc in enumerate(docs) for r in doc["results"]}
+    kinds: dict[str, list[tuple]] = {}
+    for (_, target), kind in where.items():
+        if kind not in kinds.setdefault(target, []):
+            kinds[target].append(kind)
+
+    def name(target: str, kind: tuple) -> str:
+        if len(kinds[target]) == 1:
+            return target
+        if by_host:
+            return f"{target}@{kind[0]}"
+        same_device = [k for k in kinds[target] if k[2] == kind[2]]
+        return f"{target}@{_slug(kind[2])}" + (f"-{_slug(kind[1])}" if len(same_device) > 1 else "")
+
+    return {key: name(key[1], kind) for key, kind in where.items()}
+
+
+def merge(docs: list[dict], by_host: bool = False) -> dict:
+    """One results document: a column per target and kind of device (``columns``). The same
+    cell twice in one column is an error."""
+    column = columns(docs, by_host)
     cells, targets, seen = [], {}, set()
-    for doc in docs:
+    for i, doc in enumerate(docs):
         for info in doc.get("targets", []):
-            if info["name"] in hosts:
-                targets.setdefault(column(info["name"], doc), {**info, "name": column(info["name"], doc)})
+            if (i, info["name"]) in column:
+                name = column[(i, info["name"])]
+                targets.setdefault(name, {**info, "name": name})
         for record in doc["results"]:
             try:
-                cell = CellResult.from_json({**record, "target": column(record["target"], doc)})
+                cell = CellResult.from_json({**record, "target": column[(i, record["target"])]})
             except (KeyError, TypeError, ValueError) as exc:
                 raise InputError(f"merge: {record.get('case')}: not a whole result ({exc})") from None
             if (cell.case, cell.target) in seen:

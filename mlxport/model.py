@@ -10,9 +10,15 @@ from typing import Any
 from .dtypes import Tolerance
 
 
+def target_of(column: str) -> str:
+    """The target of a matrix column: ``mlx:gpu@NVIDIA-H100`` (a merge's column for one of the
+    devices that ran ``mlx:gpu``) -> ``mlx:gpu``; a target name is its own column."""
+    return column.partition("@")[0]
+
+
 def rerun_command(target: str, case: str, extra: str = "") -> str:
     """The command that runs one cell again; ``[`` and ``]`` are literal in ``--ops``."""
-    return f"mlxport check --target {shlex.quote(target)} --ops {shlex.quote(case)}{extra}"
+    return f"mlxport check --target {shlex.quote(target_of(target))} --ops {shlex.quote(case)}{extra}"
 
 
 def one_line(exc: BaseException) -> str:
@@ -166,6 +172,7 @@ class CellResult:
     seconds: float | None = None
     p99_ulp: int | None = None
     reproduce: str | None = None  # the command that reruns just this cell, when it did not pass
+    xfail: str | None = None  # the reason of the --xfails entry that lists an xfail or xpass cell
 
     def to_json(self) -> dict:
         return {**self.__dict__, "status": self.status.value}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
@@ -56,17 +57,33 @@ def matrix(results: list[CellResult], infos: list[TargetInfo]) -> Table:
     return table
 
 
-def summary_table(results: list[CellResult]) -> Table:
-    """Each target's counts and coverage = pass / (cells - skip)."""
-    table = Table(title="summary")
-    columns = ("cells", "pass", "mismatch", "unsupported", "error", "skip")
-    table.add_column("target")
-    for col in columns + ("coverage",):
-        table.add_column(col, justify="right")
+SUMMARY_COLUMNS = ("cells", "pass", "mismatch", "unsupported", "error", "skip", "xfail", "xpass")
+
+
+def summary_rows(results: list[CellResult]) -> list[tuple[str, list[str], str]]:
+    """Per column of the matrix: its name, its counts in ``SUMMARY_COLUMNS`` order (error counts
+    crashes and timeouts too, so that a row adds up to its cells), and its coverage."""
+    rows = []
     for target, s in summarize(results).items():
-        coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
         counts = {**s, "error": s["error"] + s["crash"] + s["timeout"]}
-        table.add_row(target, *[str(counts[c]) for c in columns], coverage)
+        coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
+        rows.append((target, [str(counts[c]) for c in SUMMARY_COLUMNS], coverage))
+    return rows
+
+
+def summary_table(results: list[CellResult]) -> Table:
+    """Each target's counts and coverage = (pass + xpass) / (cells - skip). A status that no
+    target has gets no column, so that the table fits a terminal; each row still adds up."""
+    rows = summary_rows(results)
+    shown = [i for i, col in enumerate(SUMMARY_COLUMNS)
+             if col in ("cells", "pass") or any(counts[i] != "0" for _, counts, _ in rows)]
+    table = Table(title="summary")
+    table.add_column("target", no_wrap=True)
+    for i in shown:
+        table.add_column(SUMMARY_COLUMNS[i], justify="right")
+    table.add_column("coverage", justify="right")
+    for target, counts, coverage in rows:
+        table.add_row(target, *[counts[i] for i in shown], coverage)
     return table
 
 
@@ -80,22 +97,48 @@ def porting_debt(results: list[CellResult]) -> list[str]:
             for t, c in debt.items()] or ["porting debt: none"]
 
 
+@dataclass(frozen=True)
+class Explained:
+    """The cells of one op on one target that failed (or passed) for one stated reason: a
+    known divergence of the catalog, or an expected failure of the ``--xfails`` file."""
+
+    op: str
+    target: str
+    status: Status
+    label: str  # "known divergence" or "expected to fail"
+    reason: str
+    count: int
+
+
+def explained(results: list[CellResult]) -> list[Explained]:
+    """The cells with a stated reason, grouped per op, target, status and reason. The person's
+    own ``--xfails`` reason comes before the catalog's."""
+    groups: Counter = Counter()
+    for r in results:
+        if r.xfail:
+            groups[(r.op, r.target, r.status, "expected to fail", r.xfail)] += 1
+        elif r.known and r.status not in (Status.PASS, Status.SKIP):
+            groups[(r.op, r.target, r.status, "known divergence", r.known)] += 1
+    return [Explained(*key, count) for key, count in sorted(groups.items(), key=lambda g: g[0][:2])]
+
+
+def unexplained(results: list[CellResult]) -> list[CellResult]:
+    """The cells that did not pass or skip and have no stated reason, by op, case and target."""
+    return sorted((r for r in results if r.status not in (Status.PASS, Status.SKIP) and not (r.known or r.xfail)),
+                  key=lambda r: (r.op, r.case, r.target))
+
+
 def failures(results: list[CellResult], limit: int = 40) -> list[Text]:
-    """One line per cell that did not pass or skip and has no recorded reason; then one line per
-    known divergence (op, target and reason), with its count, since its cells share the reason."""
-    bad = [r for r in results if r.status not in (Status.PASS, Status.SKIP)]
-    lines = [_failure(r) for r in sorted((r for r in bad if not r.known), key=lambda r: (r.op, r.case, r.target))]
+    """One line per cell that did not pass or skip and has no stated reason; then one line per
+    op, target and reason (a known divergence or an expected failure), with its count."""
+    lines = [_failure(r) for r in unexplained(results)]
     if len(lines) > limit:
         lines = lines[:limit] + [Text(f"... and {len(lines) - limit} more; --json writes every cell", style="dim")]
-    groups: dict[tuple, list[CellResult]] = {}
-    for r in bad:
-        if r.known:
-            groups.setdefault((r.op, r.target, r.status, r.known), []).append(r)
-    for (op, target, status, known), cells in sorted(groups.items(), key=lambda g: g[0][:2]):
-        glyph, style = GLYPHS[status]
-        line = Text(f"{glyph} {status.value:<11} ", style=style)
-        line.append(f"{target} {op} ×{len(cells)}", style="bold")
-        line.append(f" known divergence: {known}", style="dim")
+    for group in explained(results):
+        glyph, style = GLYPHS[group.status]
+        line = Text(f"{glyph} {group.status.value:<11} ", style=style)
+        line.append(f"{group.target} {group.op} ×{group.count}", style="bold")
+        line.append(f" {group.label}: {group.reason}", style="dim")
         lines.append(line)
     return lines
 

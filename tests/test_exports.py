@@ -58,15 +58,47 @@ def test_junit_counts_each_suite_and_carries_a_reproduction():
 def test_markdown_has_coverage_gates_matrix_and_details():
     text = markdown(DOC, ["regression: mlx:cpu exp[float16,(4,)] pass -> mismatch"])
     lines = text.splitlines()
-    assert "| mlx:cpu | 4 | 1 | 1 | 1 | 0 | 1 | 0 | 33.3% |" in lines
-    assert "| torch:cpu | 4 | 2 | 0 | 0 | 1 | 0 | 1 | 50.0% |" in lines
+    assert "| mlx:cpu | 4 | 1 | 1 | 1 | 0 | 1 | 0 | 0 | 33.3% |" in lines
+    assert "| torch:cpu | 4 | 2 | 0 | 0 | 1 | 0 | 1 | 0 | 50.0% |" in lines
     assert "- regression: mlx:cpu exp[float16,(4,)] pass -> mismatch" in lines
     assert "| exp | ✓1 ✗1 | ✓1 x1 |" in lines
     assert "| sin | ○1 –1 | ✓1 ☠1 |" in lines
     assert ("- ✗ `exp[float16,(4,)]` mlx:cpu **mismatch**: exp[float16,(4,)]: max abs err 0.5 at [2]"
             " <br>`mlxport check --target mlx:cpu --ops 'exp[float16,(4,)]'`") in lines
-    details = lines[lines.index("<details>"):]
+    details = lines[lines.index("<details>"):lines.index("</details>")]
     assert not any("float16 rounding" in line for line in details)  # known reasons are not failures
+    reasons = lines[lines.index("</details>") + 1:]  # folded apart, per op, target and reason
+    assert "<summary>1 cells with a known reason (1 reasons)</summary>" in reasons
+    assert "- x xfail torch:cpu `exp` ×1, known divergence: float16 rounding" in reasons
+
+
+XPASS = {"targets": [], "results": [
+    {**_row("exp[float32,(4,)]", "mlx:cpu", "xpass"), "xfail": "was broken in 0.30"},
+    {**_row("exp[float16,(4,)]", "mlx:cpu", "mismatch", "max abs err 1"), "known": "float16 exp is float32 inside"},
+    {**_row("exp[bfloat16,(4,)]", "mlx:cpu", "mismatch", "max abs err 1"), "known": "float16 exp is float32 inside"},
+]}
+
+
+def test_an_xpass_fails_in_junit_exactly_when_the_gate_does():
+    from mlxport.gates import Verdict
+
+    lenient = ET.fromstring(junit(XPASS))
+    case = lenient.find(".//testcase[@name='exp[float32,(4,)]']")
+    assert case.find("failure") is None and lenient.find("testsuite").get("failures") == "2"
+    assert case.find("properties/property").get("value") == "passed; expected to fail: was broken in 0.30"
+    strict = ET.fromstring(junit(XPASS, strict_xfail=True))
+    assert strict.find(".//testcase[@name='exp[float32,(4,)]']/failure").get("type") == "xpass"
+    gated = ET.fromstring(junit(XPASS, verdict=Verdict(("ok: coverage", "FAIL: coverage mlx:gpu: no cell"),
+                                                        ("FAIL: coverage mlx:gpu: no cell",))))
+    gates = next(s for s in gated.iter("testsuite") if s.get("name") == "gates")
+    assert gates.get("failures") == "1" and len(gates.findall("testcase/failure")) == 1
+
+
+def test_markdown_folds_the_known_reasons_per_op_and_reason():
+    lines = markdown(XPASS).splitlines()
+    assert "- ✗ mismatch mlx:cpu `exp` ×2, known divergence: float16 exp is float32 inside" in lines
+    assert "- ✓! xpass mlx:cpu `exp` ×1, expected to fail: was broken in 0.30" in lines
+    assert "| mlx:cpu | 3 | 0 | 2 | 0 | 0 | 0 | 0 | 1 | 33.3% |" in lines  # an xpass is a pass
 
 
 def test_markdown_caps_the_details_list():

@@ -40,11 +40,31 @@ def _check(cases, *args):
     ("50", 0, "ok: coverage mlx:cpu 66.7% (minimum 50%)"),
     ("90", 1, "FAIL: coverage mlx:cpu 66.7% (minimum 90%)"),
     ("mlx:cpu=90", 1, "FAIL: coverage mlx:cpu 66.7%"),
-    ("mlx:gpu=90", 0, "not run: mlx:gpu has no cells in this run"),
+    # a gate that cannot apply fails: a target that did not run, a target mlxport does not know
+    ("mlx:gpu=90", 1, "FAIL: coverage mlx:gpu: no cell of mlx:gpu in this run"),
+    ("mlx:cuda=90", 2, "--min-coverage mlx:cuda=90: unknown target mlx:cuda; known: "),
 ])
 def test_min_coverage(cases, floor, code, line):
     proc = _check(cases, "--min-coverage", floor)
-    assert proc.returncode == code and line in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == code and line in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--ops", "*gatetest*", "--dtypes", "int32"], "--ops *gatetest* --dtypes int32: selects no case (its ops have "
+                                                    "none in int32)"),
+    (["--ops", "argmin*gatetest*", "--dtypes", "float16"], "--ops argmin*gatetest* --dtypes float16: selects no case"),
+])
+def test_a_selection_of_no_cell_is_an_input_error(cases, args, message):
+    proc = run_cli("check", "--cases", cases, "--target", "mlx:cpu", *args, "--min-coverage", "95")
+    assert proc.returncode == 2 and message in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_a_shard_left_empty_by_a_small_selection_says_so_and_passes(tmp_path, cases):
+    out = tmp_path / "r.json"
+    proc = run_cli("check", "--cases", cases, "--target", "mlx:cpu", "--ops", BAD, "--shard", "2/3",
+                   "--json", str(out), "--min-coverage", "95")
+    assert proc.returncode == 0 and "shard 2/3 is empty" in proc.stdout, proc.stdout + proc.stderr
+    assert read_json(out)["results"] == []  # a file to upload and merge, as every shard has
 
 
 def _baseline(tmp_path, cases, edit) -> str:
@@ -75,7 +95,9 @@ def test_newly_passing_cells_are_progress(tmp_path, cases):
 def test_expected_failures_stale_entries_and_xpass(tmp_path, cases):
     xfails = tmp_path / "x.txt"
     xfails.write_text(f"# expected\nmlx:cpu  {BAD}  # MLX returns uint32 indices\n"
-                      f"mlx:cpu  {GOOD}  # thought broken\nmlx:gpu  nothing*  # stale\n")
+                      f"mlx:cpu  {GOOD}  # thought broken\nmlx:gpu  nothing*  # a target not run: not stale\n"
+                      f"mlx:cpu  gone*  # cases not selected: not stale\n"
+                      f"mlx:*  exp[float32*  # every cell it lists is taken by line 3: stale\n")
     out = tmp_path / "r.json"
     proc = _check(cases, "--xfails", str(xfails), "--json", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -83,9 +105,11 @@ def test_expected_failures_stale_entries_and_xpass(tmp_path, cases):
     assert status[BAD] == "xfail" and status[GOOD] == "xpass"
     rerun = {r["case"]: r["reproduce"] for r in read_json(out)["results"]}
     assert rerun[GOOD].startswith("mlxport check --target mlx:cpu --ops ") and rerun[BAD]  # neither passed
-    assert "stale xfail (matches no cell): line 4: mlx:gpu  nothing*" in proc.stdout
+    stale = [line for line in proc.stdout.splitlines() if line.startswith("stale xfail")]
+    assert len(stale) == 1 and stale[0].endswith("line 6: mlx:*  exp[float32*"), proc.stdout
     assert f"xpass: mlx:cpu {GOOD} passes but is listed" in proc.stdout
-    assert read_json(out)["summary"]["mlx:cpu"]["coverage"] == round(1 / 3, 4)  # xfail is not a pass
+    assert read_json(out)["summary"]["mlx:cpu"]["coverage"] == round(2 / 3, 4)  # xpass is a pass, xfail is not
+    assert "mlx:cpu argmin ×1 expected to fail: MLX returns uint32 indices" in proc.stdout  # the person's reason
     strict = _check(cases, "--xfails", str(xfails), "--strict-xfail")
     assert strict.returncode == 1 and f"FAIL: mlx:cpu {GOOD} passes but is listed" in strict.stdout
 
@@ -94,9 +118,19 @@ def test_drafted_xfails_have_placeholders_that_the_gate_refuses(tmp_path, cases)
     draft = tmp_path / "draft.txt"
     proc = _check(cases, "--write-xfails", str(draft))
     assert proc.returncode == 0 and "drafted 1 expected failures" in proc.stdout
+    assert "write a reason on the 1 placeholder lines" in proc.stdout
     assert BAD in draft.read_text()
     refused = _check(cases, "--xfails", str(draft))
     assert refused.returncode == 2 and "draft.txt:2: every expected failure needs a reason" in refused.stderr
+
+
+def test_drafted_xfails_carry_the_catalogs_reason(tmp_path, case_dir):
+    known = CASES + """    divergence: [{target: "mlx:*", cases: "argmin*", reason: "MLX returns uint32 indices"}]\n"""
+    cases, draft = str(case_dir("g.yaml", known)), tmp_path / "draft.txt"
+    proc = _check(cases, "--write-xfails", str(draft))
+    assert "drafted 1 expected failures in" in proc.stdout and "1 with the catalog's reason" in proc.stdout
+    assert f"mlx:cpu  {BAD}  # MLX returns uint32 indices" in draft.read_text()
+    assert _check(cases, "--xfails", str(draft), "--strict-xfail").returncode == 0  # the gate takes it
 
 
 @pytest.mark.parametrize("args,message", [

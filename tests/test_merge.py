@@ -43,16 +43,31 @@ def test_shards_of_one_host_merge_into_the_full_run(tmp_path, shards):
     assert read_json(out)["summary"]["mlx:cpu"] == read_json(full)["summary"]["mlx:cpu"]
 
 
-def test_the_same_target_on_two_hosts_gets_a_column_each(tmp_path, shards):
-    _, full = shards
-    one, two = _as_host(full, "ci-linux", tmp_path / "1.json"), _as_host(full, "ci-mac", tmp_path / "2.json")
+def test_shards_from_two_hosts_of_one_device_make_one_column(tmp_path, shards):
+    (a, b), full = shards
+    one, two = _as_host(a, "fv-az101-1", tmp_path / "1.json"), _as_host(b, "fv-az202-7", tmp_path / "2.json")
     out = tmp_path / "m.json"
-    proc = run_cli("merge", str(one), str(two), "--json", str(out), "--min-coverage", "50")
+    proc = run_cli("merge", str(one), str(two), "--json", str(out), "--min-coverage", "mlx:cpu=50")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert read_json(out)["summary"] == {"mlx:cpu": read_json(full)["summary"]["mlx:cpu"]}
+    assert "ok: coverage mlx:cpu " in proc.stdout
+    by_host = run_cli("merge", str(one), str(two), "--by-host", "--json", str(out))
+    assert by_host.returncode == 0 and set(read_json(out)["summary"]) == {"mlx:cpu@fv-az101-1", "mlx:cpu@fv-az202-7"}
+
+
+def test_the_same_target_on_two_devices_gets_a_column_each(tmp_path, shards):
+    _, full = shards
+    mac = json.loads(full.read_text())
+    mac["targets"] = [{**t, "device_name": "Apple M3 Max"} for t in mac["targets"]]
+    (tmp_path / "mac.json").write_text(json.dumps(mac))
+    out = tmp_path / "m.json"
+    proc = run_cli("merge", str(full), str(tmp_path / "mac.json"), "--json", str(out), "--min-coverage", "mlx:cpu=50")
     assert proc.returncode == 0, proc.stderr
     doc = read_json(out)
-    assert set(doc["summary"]) == {"mlx:cpu@ci-linux", "mlx:cpu@ci-mac"}
-    assert {t["name"] for t in doc["targets"]} == {"mlx:cpu@ci-linux", "mlx:cpu@ci-mac"}
-    assert "mlx:cpu@ci-linux" in proc.stdout and "ok: coverage mlx:cpu@ci-mac" in proc.stdout
+    columns = set(doc["summary"])
+    assert len(columns) == 2 and "mlx:cpu@Apple-M3-Max" in columns and columns <= {t["name"] for t in doc["targets"]}
+    assert all(c.startswith("mlx:cpu@") and " " not in c for c in columns)  # one word: a glob or a flag takes it
+    assert all(f"ok: coverage {c} " in proc.stdout for c in columns)  # mlx:cpu=50 holds every column of mlx:cpu
 
 
 def test_merge_gates_fail_on_a_regression(tmp_path, shards):
@@ -93,9 +108,10 @@ def test_merge_applies_expected_failures(tmp_path, shards):
     (a, b), full = shards
     bad = next(r for r in read_json(full)["results"] if r["status"] != "pass")
     xfails = tmp_path / "x.txt"
-    xfails.write_text(f"mlx:cpu  {bad['case']}  # known\nmlx:gpu  *  # stale here\n")
+    xfails.write_text(f"mlx:cpu  {bad['case']}  # known\nmlx:gpu  *  # a target not in the run: not stale\n"
+                      f"mlx:cpu  {bad['case']}  # taken by line 1: stale\n")
     out = tmp_path / "m.json"
     proc = run_cli("merge", str(a), str(b), "--xfails", str(xfails), "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert {r["case"]: r["status"] for r in read_json(out)["results"]}[bad["case"]] == "xfail"
-    assert "stale xfail (matches no cell): line 2" in proc.stdout
+    assert "stale xfail" in proc.stdout and "line 3: mlx:cpu" in proc.stdout and "line 2" not in proc.stdout
