@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from conftest import read_json, run_cli
+from mlxport.exports import cells_and_infos
+from mlxport.gates import write_xfails
 
 pytest.importorskip("mlx.core")
 
@@ -115,3 +118,47 @@ def test_merge_applies_expected_failures(tmp_path, shards):
     assert proc.returncode == 0, proc.stderr
     assert {r["case"]: r["status"] for r in read_json(out)["results"]}[bad["case"]] == "xfail"
     assert "stale xfail" in proc.stdout and "line 3: mlx:cpu" in proc.stdout and "line 2" not in proc.stdout
+
+
+def _from(path, out, host, device=None, target=None):
+    """A results file as another runner would have written it: its host name, and for another
+    device, the device's name (and the target it runs as)."""
+    doc = json.loads(path.read_text())
+    doc["host"]["name"] = host
+    if device:
+        rename = {"mlx:cpu": target or "mlx:cpu"}
+        doc["targets"] = [{**t, "name": rename.get(t["name"], t["name"]), "device_name": device}
+                          for t in doc["targets"] if t["name"] == "mlx:cpu"]
+        doc["results"] = [{**r, "target": rename[r["target"]]} for r in doc["results"]]
+    out.write_text(json.dumps(doc))
+    return str(out)
+
+
+@pytest.mark.parametrize("gpu_uploaded", [True, False])
+def test_the_ci_recipe_end_to_end(tmp_path, shards, gpu_uploaded):
+    """README's recipe as CI runs it: two Linux shards on runners with their own host names, a
+    GPU runner's file (or none: its job failed), then one merge with the recipe's gates and
+    reports. One column per device; the gate fails when a target it names is missing; the
+    Markdown and the JUnit report agree with the exit status."""
+    (a, b), full = shards
+    files = [_from(a, tmp_path / "1.json", "fv-az101-1"), _from(b, tmp_path / "2.json", "fv-az202-7")]
+    if gpu_uploaded:
+        files.append(_from(full, tmp_path / "3.json", "gpu-runner-4", "NVIDIA H100 80GB HBM3", "mlx:gpu"))
+    draft = tmp_path / "xfails.txt"
+    count, placeholders = write_xfails(draft, cells_and_infos(read_json(full))[0])  # as --write-xfails drafts it
+    assert count and not placeholders  # every failing cell of these ops has the catalog's reason
+    base, summary, report = tmp_path / "base.json", tmp_path / "summary.md", tmp_path / "junit.xml"
+    base.write_text(full.read_text())
+    proc = run_cli("merge", *files, "--json", str(tmp_path / "merged.json"), "--markdown", str(summary),
+                   "--junit", str(report), "--xfails", str(draft), "--baseline", str(base),
+                   "--min-coverage", "50", "--min-coverage", "mlx:gpu=50")
+    merged = read_json(tmp_path / "merged.json")
+    assert set(merged["summary"]) == ({"mlx:cpu", "mlx:gpu"} if gpu_uploaded else {"mlx:cpu"})
+    assert merged["summary"]["mlx:cpu"]["cells"] == read_json(full)["summary"]["mlx:cpu"]["cells"]
+    missing = "FAIL: coverage mlx:gpu: no cell of mlx:gpu in this run"
+    assert proc.returncode == (0 if gpu_uploaded else 1), proc.stdout + proc.stderr
+    assert (missing in proc.stdout) is not gpu_uploaded
+    assert (missing in summary.read_text()) is not gpu_uploaded
+    gates = next(s for s in ET.parse(report).getroot().iter("testsuite") if s.get("name") == "gates")
+    assert (gates.get("failures") != "0") == (proc.returncode == 1)
+    assert "0 regressions" in proc.stdout and "stale" not in proc.stdout  # xfails name only what ran
