@@ -240,6 +240,16 @@ def test_crashing_and_hanging_cells_become_records_and_the_run_goes_on(case_dir,
     assert kept["complete"] is False and [r["status"] for r in kept["results"]] == ["crash", "timeout", "pass"]
 
 
+def test_a_sample_floor_the_timeout_cannot_afford_ends_as_a_timeout():
+    floor = Budget(warmup_s=0.0, min_s=0.0, max_s=0.01, min_samples=10**9, rel_spread=0.5)
+    from mlxport.backends import discover
+
+    numpy_cpu = next(t for t in discover() if t.name == "numpy:cpu")  # with its spec: a worker loads it
+    [timing] = _one_process(numpy_cpu, [smoke("add")], BenchOptions(budget=floor, timeout=1.5))
+    assert (timing.status, timing.validated) == ("timeout", False)  # max_s did not cut the floor
+    assert "did not finish within 1.5 s" in timing.message
+
+
 def test_bench_files_leave_out_the_lists_beside_the_cases(tmp_path):
     for name in ("ops.yaml", "not-applicable.yaml", "dtype-limits.yaml"):
         (tmp_path / name).write_text("{}\n")

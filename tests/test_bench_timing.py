@@ -49,9 +49,13 @@ def test_first_call_is_its_own_column_and_warmup_is_a_time_budget():
     assert len(synced) == clock.calls  # every call was synced inside the timed region
 
 
-def test_long_calls_stop_at_max_time_even_below_min_samples():
-    samples, _, _ = run(itertools.repeat(0.3), **{**BUDGET, "min_samples": 5})
-    assert samples.samples == 4  # 4 x 0.3 s passes max_s = 1.0
+def test_min_samples_is_a_floor_that_max_time_does_not_cut():
+    samples, clock, _ = run(itertools.repeat(0.3), **{**BUDGET, "min_samples": 5})
+    assert samples.samples == 5 and clock.now > 1.0  # 4 x 0.3 s passes max_s = 1.0; 5 are taken
+    once, _, _ = run(itertools.cycle([0.2, 0.4]), **{**BUDGET, "min_samples": 2, "rel_spread": 1e-6})
+    assert once.samples == 4  # above the floor, max_s ends sampling as before (0.2+0.4+0.2+0.4 s)
+    capped, _, _ = run(itertools.repeat(0.001), **{**BUDGET, "min_samples": 30, "max_samples": 20})
+    assert capped.samples == 30  # the floor beats the record-size cap too
 
 
 def test_min_samples_extends_sampling_past_min_time():
