@@ -215,6 +215,30 @@ def test_no_ratio_between_targets_from_a_single_process():
     assert benchfile.speedup(benchfile.BenchCell(**{**a.__dict__, "processes": 2}), b) == pytest.approx(3.0)
 
 
+@pytest.mark.parametrize("processes,scale,n,mark", [
+    (1, 7.0, 21, "?"),  # 7x apart, but one process each: cannot tell
+    (2, 7.0, 3, "?"),  # 3 and 3 samples: no difference can reach p < 0.002
+    (2, 1.02, 21, "≈"),  # enough of both: no significant difference
+    (2, 7.0, 21, "7.00"),
+])
+def test_an_unstated_ratio_says_whether_the_data_could_tell(processes, scale, n, mark):
+    from rich.console import Console
+
+    from mlxport.bench import matrix, report
+    from mlxport.model import TargetInfo
+
+    times = tuple(np.linspace(0.95e-3, 1.05e-3, n))
+    cells = [benchfile.BenchCell("c[x]", "add", "float32", name, "pass", True, times=tuple(s * t for t in times),
+                                 first_call_s=0.01, processes=processes)
+             for name, s in (("mlx:cpu", 1.0), ("b:cpu", scale))]
+    doc = benchfile.document(cells, [TargetInfo(c.target, "f", "cpu", True) for c in cells], processes=processes)
+    console = Console(record=True, width=200)
+    report.print_bench(console, doc)
+    row = next(line for line in console.export_text().splitlines() if "c[x]" in line)
+    assert row.rstrip(" │").endswith(mark if mark != "7.00" else "x7.00")
+    assert matrix.markdown(doc).splitlines()[-2].endswith(f" | {mark}{'×' * (mark == '7.00')} |")
+
+
 def test_crashing_and_hanging_cells_become_records_and_the_run_goes_on(case_dir, tmp_path):
     from faulty_backend import targets as faulty_targets
     from mlxport.bench.run import Plan, execute

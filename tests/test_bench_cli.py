@@ -61,9 +61,15 @@ def test_a_significantly_slower_cell_fails_the_baseline_gate(bench_run, tmp_path
     assert gate.slower(doc, doc, 1.25) == []  # the same times: nothing slower
     assert not any(s.fails for s in gate.slower(doc, faster, 1000.0))
     done = run_cli("bench", *FAST, "--ops", "add" + SMOKE_OPS, "--processes", "1", "--baseline", str(baseline),
-                   "--json", str(tmp_path / "now.json"))
+                   "--json", str(tmp_path / "now.json"), "--markdown", str(tmp_path / "now.md"))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "FAIL: add[float32" in done.stdout
+    assert "FAIL: add[float32" in done.stdout and "inconclusive" not in done.stdout  # slower is a verdict
+    # one process: the ratio between the targets is ?, not ≈, and the legends say why
+    words = " ".join(done.stdout.split())  # the table's title wraps
+    assert "?: too few processes or samples to tell" in words
+    assert "?: no ratio between targets is stated with fewer than 2 processes each" in words
+    row = next(line for line in (tmp_path / "now.md").read_text().splitlines() if line.startswith("| `add["))
+    assert row.endswith(" | ? |") and "`?` where there are too few processes" in (tmp_path / "now.md").read_text()
     marked = read_json(tmp_path / "now.json")["results"]
     assert all(r["slower_than_baseline"] > 1.25 for r in marked)
 
@@ -153,3 +159,4 @@ def test_untimed_lists_only_cells_that_lost_their_timing():
                        {"case": "c", "target": "t", "validated": True, "median_s": 1.0}]}
     [found] = gate.untimed(now, base)
     assert found.fails and found.line() == "FAIL: a on t: timed in the baseline, error now: x y"
+

@@ -197,3 +197,13 @@ def test_a_ratio_is_stated_only_when_significant_and_beyond_ten_percent():
     assert stats.ratio_if_significant(fast[:5], [2 * t for t in fast[:5]]) is None  # 5 vs 5: p >= 2/252
     spread = [rng.lognormvariate(0, 1) for _ in range(30)]
     assert stats.ratio_if_significant(spread, [rng.lognormvariate(0.2, 1) for _ in range(30)]) is None
+
+
+def test_can_differ_says_whether_any_arrangement_of_that_many_samples_reaches_alpha():
+    assert not stats.can_differ(6, 6)  # the smallest p of 6 vs 6 is 2/924 = 0.0022
+    assert stats.can_differ(7, 7)  # 2/3432 < 0.002
+    assert not stats.can_differ(2, 125)  # normal approximation: z 2.4
+    assert stats.can_differ(4, 125) and not stats.can_differ(0, 100)
+    for n1, n2 in ((6, 6), (7, 7), (3, 300), (4, 125)):  # real samples of those sizes do no better
+        fast, slow = [float(i) for i in range(n1)], [1000.0 + i for i in range(n2)]
+        assert (stats.ratio_if_significant(fast, slow) is not None) == stats.can_differ(n1, n2)
