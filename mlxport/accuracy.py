@@ -6,8 +6,8 @@ Our golden is already float64, so it can only lose to the target where our refer
 off (an ill-conditioned formula, or a different but valid definition within rounding). The
 re-check must not turn a real bug into a pass, so a cell passes on it only when all of these hold:
 
-1. the failure is slight: no NaN, inf or sign pattern differs, and every element is within
-   ``SLIGHT`` times its allowed error ``atol + rtol |golden|``;
+1. the failure is slight: every shape and dtype is right, no NaN, inf or sign pattern differs,
+   and every element is within ``SLIGHT`` times its allowed error ``atol + rtol |golden|``;
 2. the target's own float64 run agrees with our float64 golden within the cell's tolerance, so
    the target computes the right function (a bug present in every precision fails here);
 3. every failing element of the result is at least as close to the target's float64 answer as
@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as dt
-from .compare import rounded, tolerance_of
+from .compare import check_layout, rounded, tolerance_of
 from .model import Case, Outcome, Status
 
 SLIGHT = 4.0  # a failure within 4x its allowed error is worth a second opinion
@@ -51,6 +51,8 @@ def recheck(outcome: Outcome, actual: list, expected: list, precise: list | None
     dtypes = case.out if len(case.out) == len(actual) else case.out[:1] * len(actual)
     notes = []
     for a, e, p, d in zip(actual, expected, precise, dtypes):
+        if check_layout(np.asarray(a), np.asarray(e), d) is not None:  # only values get a second opinion
+            return outcome
         note = _closer(np.asarray(a), np.asarray(e, dtype=np.float64), np.asarray(p), tolerance_of(case, d), d)
         if note is None:
             return outcome

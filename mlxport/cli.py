@@ -165,6 +165,8 @@ def bench(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the bench file here"),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="mark cells slower than in this bench file"),
     max_slowdown: float = typer.Option(1.25, "--max-slowdown", min=1.0, help="fail when a cell is this many times slower"),
+    strict_bench: bool = typer.Option(False, "--strict-bench", help="with --baseline: a cell whose times cannot "
+                                      "tell (too few processes or samples) fails the gate"),
     processes: int = typer.Option(2, "--processes", min=1, help="worker processes per target, interleaved"),
     warmup: float = typer.Option(0.2, "--warmup", min=0.0, help="seconds of warmup per cell"),
     min_time: float = typer.Option(0.5, "--min-time", min=0.0, help="least seconds of sampling per cell"),
@@ -198,9 +200,8 @@ def bench(
             raise typer.Exit(130)
     if not json_path:
         discard(keep)
-    found = gate.slower(doc, old, max_slowdown) if old else []
-    doc = {**(gate.mark(doc, found) if old else doc), "command": _command(ctx)}
-    found += gate.untimed(doc, old) if old else []
+    doc, found = gate.compare(doc, old, max_slowdown, strict_bench) if old else (doc, [])
+    doc = {**doc, "command": _command(ctx)}
     print_bench(out, doc)
     if json_path:
         benchfile.write(json_path, doc)

@@ -116,10 +116,17 @@ def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple
             actual = _call(target, fn, case, inputs, case.repeat)
     except Exception as exc:
         return failed(target, case, exc), None
+    return judge(target, fn, case, inputs, expected, actual), actual
+
+
+def judge(target: Target, fn, case: Case, inputs: list[Input], expected, actual: list[np.ndarray]) -> Outcome:
+    """The verdict on the outputs (numpy) of a cell that ran: compared with the golden, then, if
+    that failed slightly, the float64 re-check of ``fn`` on ``target``. ``check`` and ``bench``
+    both judge with it, so a cell passes in one exactly when it passes in the other."""
     outcome = compare_outputs(actual, list(expected), case, [i.value for i in inputs])
     if accuracy.eligible(case, expected, outcome):
         outcome = accuracy.recheck(outcome, actual, list(expected), _precise(target, fn, case, inputs), case)
-    return outcome, actual
+    return outcome
 
 
 def _precise(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.ndarray] | None:

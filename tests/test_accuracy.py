@@ -147,6 +147,15 @@ def test_a_large_failure_is_not_rechecked():
     assert _recheck(actual, golden, precise).status is Status.MISMATCH
 
 
+def test_a_wrong_dtype_or_shape_is_never_rescued():
+    golden = np.float64([1.0, 2.0])
+    case = _case(out=("float16",))  # the op should return float16; it returned float32
+    for actual, precise in ((golden.astype(np.float32), golden), (np.float16([1.0]), golden[:1])):
+        first = compare_outputs([actual], [golden], case, [])
+        assert first.status is Status.MISMATCH and first.message.split()[0] in ("dtype", "shape")
+        assert accuracy.recheck(first, [actual], [golden], [precise], case) is first
+
+
 def test_no_float64_run_means_no_recheck():
     first = Outcome(Status.MISMATCH, "x")
     assert accuracy.recheck(first, [np.float32([1])], [np.float64([2])], None, _case()) is first

@@ -75,6 +75,28 @@ def test_a_cell_that_does_not_pass_is_not_timed(case_dir):
     assert "dtype" in timing.message
 
 
+# exp on MLX's CPU at rtol 1e-7: 25 of the 1000 float32 results are 1 ulp off our rounded golden,
+# and MLX's float64 exp (which it evaluates in float32) gives exactly them: they pass only on the
+# float64 re-check. ``check`` passes the cell; bench must validate it, not call it a mismatch.
+RECHECKED = """
+    category: unary
+    ops:
+      - {op: exp, dtypes: [float32], shapes: ["(1000,)"], inputs: [{domain: [-1, 1]}], tolerance: {rtol: 1e-7, atol: 0}}
+    """
+
+
+def test_bench_and_check_judge_a_cell_alike(case_dir):
+    from mlxport.runner import run_cell
+
+    [case] = load_file(case_dir("recheck.yaml", RECHECKED) / "recheck.yaml")
+    inputs = generate(case)
+    checked = run_cell(MLXTarget("cpu"), case, inputs, golden(case, inputs))
+    assert checked.status.value == "pass" and "passed on the float64 re-check" in checked.message
+    timing = cell(MLXTarget("cpu"), case)
+    assert (timing.status, timing.validated, timing.message) == ("pass", True, None), timing.message
+    assert timing.samples.samples >= TINY.min_samples
+
+
 def test_an_unsupported_cell_is_not_timed():
     case = next(c for c in load_file(Path(__file__).parents[1] / "cases" / "random.yaml"))
     timing = cell(NumpyTarget("cpu"), case)  # the numpy target has no samplers
@@ -193,6 +215,30 @@ def test_no_ratio_between_targets_from_a_single_process():
     assert benchfile.speedup(benchfile.BenchCell(**{**a.__dict__, "processes": 2}), b) == pytest.approx(3.0)
 
 
+@pytest.mark.parametrize("processes,scale,n,mark", [
+    (1, 7.0, 21, "?"),  # 7x apart, but one process each: cannot tell
+    (2, 7.0, 3, "?"),  # 3 and 3 samples: no difference can reach p < 0.002
+    (2, 1.02, 21, "≈"),  # enough of both: no significant difference
+    (2, 7.0, 21, "7.00"),
+])
+def test_an_unstated_ratio_says_whether_the_data_could_tell(processes, scale, n, mark):
+    from rich.console import Console
+
+    from mlxport.bench import matrix, report
+    from mlxport.model import TargetInfo
+
+    times = tuple(np.linspace(0.95e-3, 1.05e-3, n))
+    cells = [benchfile.BenchCell("c[x]", "add", "float32", name, "pass", True, times=tuple(s * t for t in times),
+                                 first_call_s=0.01, processes=processes)
+             for name, s in (("mlx:cpu", 1.0), ("b:cpu", scale))]
+    doc = benchfile.document(cells, [TargetInfo(c.target, "f", "cpu", True) for c in cells], processes=processes)
+    console = Console(record=True, width=200)
+    report.print_bench(console, doc)
+    row = next(line for line in console.export_text().splitlines() if "c[x]" in line)
+    assert row.rstrip(" │").endswith(mark if mark != "7.00" else "x7.00")
+    assert matrix.markdown(doc).splitlines()[-2].endswith(f" | {mark}{'×' * (mark == '7.00')} |")
+
+
 def test_crashing_and_hanging_cells_become_records_and_the_run_goes_on(case_dir, tmp_path):
     from faulty_backend import targets as faulty_targets
     from mlxport.bench.run import Plan, execute
@@ -216,6 +262,16 @@ def test_crashing_and_hanging_cells_become_records_and_the_run_goes_on(case_dir,
     assert "[tan] did not finish within 2 s" in records[cases[1].id]["message"]
     kept = benchfile.load(keep)  # rewritten as each cell finished: the last write had all three
     assert kept["complete"] is False and [r["status"] for r in kept["results"]] == ["crash", "timeout", "pass"]
+
+
+def test_a_sample_floor_the_timeout_cannot_afford_ends_as_a_timeout():
+    floor = Budget(warmup_s=0.0, min_s=0.0, max_s=0.01, min_samples=10**9, rel_spread=0.5)
+    from mlxport.backends import discover
+
+    numpy_cpu = next(t for t in discover() if t.name == "numpy:cpu")  # with its spec: a worker loads it
+    [timing] = _one_process(numpy_cpu, [smoke("add")], BenchOptions(budget=floor, timeout=1.5))
+    assert (timing.status, timing.validated) == ("timeout", False)  # max_s did not cut the floor
+    assert "did not finish within 1.5 s" in timing.message
 
 
 def test_bench_files_leave_out_the_lists_beside_the_cases(tmp_path):

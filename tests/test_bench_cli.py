@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import interruptible, read_json, run_cli
 
-from mlxport.bench import benchfile, gate
+from mlxport.bench import benchfile, gate, stats
 
 SMOKE = str(Path(__file__).parent / "data" / "bench")
 SMOKE_OPS = "*(1000,1001)*"  # the smoke cases only, not the built-in cases/bench
@@ -61,9 +61,15 @@ def test_a_significantly_slower_cell_fails_the_baseline_gate(bench_run, tmp_path
     assert gate.slower(doc, doc, 1.25) == []  # the same times: nothing slower
     assert not any(s.fails for s in gate.slower(doc, faster, 1000.0))
     done = run_cli("bench", *FAST, "--ops", "add" + SMOKE_OPS, "--processes", "1", "--baseline", str(baseline),
-                   "--json", str(tmp_path / "now.json"))
+                   "--json", str(tmp_path / "now.json"), "--markdown", str(tmp_path / "now.md"))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "FAIL: add[float32" in done.stdout
+    assert "FAIL: add[float32" in done.stdout and "inconclusive" not in done.stdout  # slower is a verdict
+    # one process: the ratio between the targets is ?, not ≈, and the legends say why
+    words = " ".join(done.stdout.split())  # the table's title wraps
+    assert "?: too few processes or samples to tell" in words
+    assert "?: no ratio between targets is stated with fewer than 2 processes each" in words
+    row = next(line for line in (tmp_path / "now.md").read_text().splitlines() if line.startswith("| `add["))
+    assert row.endswith(" | ? |") and "`?` where there are too few processes" in (tmp_path / "now.md").read_text()
     marked = read_json(tmp_path / "now.json")["results"]
     assert all(r["slower_than_baseline"] > 1.25 for r in marked)
 
@@ -153,3 +159,46 @@ def test_untimed_lists_only_cells_that_lost_their_timing():
                        {"case": "c", "target": "t", "validated": True, "median_s": 1.0}]}
     [found] = gate.untimed(now, base)
     assert found.fails and found.line() == "FAIL: a on t: timed in the baseline, error now: x y"
+
+
+def _timed(case: str, times, processes: int = 2) -> dict:
+    return {"case": case, "target": "t", "validated": True, "median_s": stats.median(times), "samples": len(times),
+            "processes": processes, "times_s": list(times)}
+
+
+def test_the_gate_says_which_cells_it_could_not_judge_and_why():
+    even = [1.0 + i / 1000 for i in range(20)]
+    now = {"timing": {"budget": {"min_samples": 10}}, "results": [
+        _timed("few", even), _timed("one", even, processes=1), _timed("ok", even),
+        _timed("slow", [3 * t for t in even]), _timed("medians", even)]}
+    base = {"results": [_timed("few", [t / 3 for t in even[:2]]), _timed("one", even), _timed("ok", even),
+                        _timed("slow", even), {**_timed("medians", even), "times_s": []}]}
+    _, found = gate.compare(now, base, 1.25)
+    assert [type(f).__name__ for f in found] == ["Slower", "Inconclusive", "Inconclusive"]
+    assert [f.line() for f in found[1:]] == [
+        "inconclusive: few on t: 2 samples in the baseline, 20 needed (--min-samples 10 in each of 2 processes)",
+        "inconclusive: one on t: 1 process now: not enough to tell a difference from drift between processes "
+        "(--processes 2 or more)"]
+    assert not any(f.fails for f in found[1:])  # 3x faster in a 2-sample baseline: printed, not failed
+    strict = gate.inconclusive(now, base, strict=True)
+    assert all(f.fails for f in strict)
+    assert strict[0].line().startswith("FAIL: few on t: inconclusive (--strict-bench): 2 samples in the baseline")
+    three = {"timing": {"budget": {"min_samples": 1}}, "results": [_timed("c", even[:3])]}
+    [found] = gate.inconclusive(three, {"results": [_timed("c", [t / 3 for t in even[:3]])]})
+    assert found.reason == "3 and 3 samples: too few for any difference to reach p < 0.002"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_baseline_with_too_few_samples_is_inconclusive_and_fails_only_when_strict(bench_run, tmp_path, strict):
+    _, path = bench_run
+    doc = read_json(path)
+    few = [{**r, "times_s": [t / 3 for t in r["times_s"][:2]], "samples": 2, "median_s": r["median_s"] / 3}
+           for r in doc["results"]]  # 3x faster, but 2 samples can show no difference
+    baseline = tmp_path / "few.json"
+    baseline.write_text(json.dumps({**doc, "results": few}))
+    done = run_cli("bench", *FAST[:2], "--target", "numpy:cpu", *FAST[4:], "--ops", "add" + SMOKE_OPS,
+                   "--baseline", str(baseline), *(["--strict-bench"] if strict else []))
+    assert done.returncode == (1 if strict else 0), done.stdout + done.stderr
+    cell = "add[float32,(1000,1001)x(1000,1001)] on numpy:cpu"
+    verdict = f"FAIL: {cell}: inconclusive (--strict-bench): " if strict else f"inconclusive: {cell}: "
+    assert verdict + "2 samples in the baseline, 16 needed (--min-samples 8 in each of 2 processes)" in done.stdout

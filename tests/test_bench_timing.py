@@ -49,9 +49,13 @@ def test_first_call_is_its_own_column_and_warmup_is_a_time_budget():
     assert len(synced) == clock.calls  # every call was synced inside the timed region
 
 
-def test_long_calls_stop_at_max_time_even_below_min_samples():
-    samples, _, _ = run(itertools.repeat(0.3), **{**BUDGET, "min_samples": 5})
-    assert samples.samples == 4  # 4 x 0.3 s passes max_s = 1.0
+def test_min_samples_is_a_floor_that_max_time_does_not_cut():
+    samples, clock, _ = run(itertools.repeat(0.3), **{**BUDGET, "min_samples": 5})
+    assert samples.samples == 5 and clock.now > 1.0  # 4 x 0.3 s passes max_s = 1.0; 5 are taken
+    once, _, _ = run(itertools.cycle([0.2, 0.4]), **{**BUDGET, "min_samples": 2, "rel_spread": 1e-6})
+    assert once.samples == 4  # above the floor, max_s ends sampling as before (0.2+0.4+0.2+0.4 s)
+    capped, _, _ = run(itertools.repeat(0.001), **{**BUDGET, "min_samples": 30, "max_samples": 20})
+    assert capped.samples == 30  # the floor beats the record-size cap too
 
 
 def test_min_samples_extends_sampling_past_min_time():
@@ -193,3 +197,13 @@ def test_a_ratio_is_stated_only_when_significant_and_beyond_ten_percent():
     assert stats.ratio_if_significant(fast[:5], [2 * t for t in fast[:5]]) is None  # 5 vs 5: p >= 2/252
     spread = [rng.lognormvariate(0, 1) for _ in range(30)]
     assert stats.ratio_if_significant(spread, [rng.lognormvariate(0.2, 1) for _ in range(30)]) is None
+
+
+def test_can_differ_says_whether_any_arrangement_of_that_many_samples_reaches_alpha():
+    assert not stats.can_differ(6, 6)  # the smallest p of 6 vs 6 is 2/924 = 0.0022
+    assert stats.can_differ(7, 7)  # 2/3432 < 0.002
+    assert not stats.can_differ(2, 125)  # normal approximation: z 2.4
+    assert stats.can_differ(4, 125) and not stats.can_differ(0, 100)
+    for n1, n2 in ((6, 6), (7, 7), (3, 300), (4, 125)):  # real samples of those sizes do no better
+        fast, slow = [float(i) for i in range(n1)], [1000.0 + i for i in range(n2)]
+        assert (stats.ratio_if_significant(fast, slow) is not None) == stats.can_differ(n1, n2)

@@ -124,6 +124,34 @@ def speedup(cell: BenchCell, other: BenchCell) -> float | None:
     return round(ratio, 4) if ratio is not None else None
 
 
+def shortfalls(labelled: Sequence[tuple[str, Mapping]], min_samples: int = 1, tested: bool = True) -> list[str]:
+    """Why two timed records cannot tell whether their times differ, each reason naming its
+    record by its label (``[("now", record), ("in the baseline", old)]``); empty when they can.
+    A record falls short with fewer than MIN_PROCESSES processes (drift between processes
+    exceeds the noise within one) or fewer than ``min_samples`` samples per process; two
+    ``tested`` records (compared by Mann-Whitney) also when no difference could reach p < ALPHA."""
+    reasons = [reason for label, r in labelled for reason in _short(label, r, min_samples)]
+    counts = [r.get("samples") for _, r in labelled]
+    if tested and not reasons and None not in counts and not stats.can_differ(*counts):
+        reasons.append(f"{counts[0]} and {counts[1]} samples: too few for any difference to reach "
+                       f"p < {stats.ALPHA}")
+    return reasons
+
+
+def _short(label: str, record: Mapping, min_samples: int) -> list[str]:
+    """What one record lacks; a field it does not have is not held against it."""
+    processes, samples = record.get("processes"), record.get("samples")
+    found = []
+    if processes is not None and processes < MIN_PROCESSES:
+        found.append(f"{processes} process{'es' * (processes != 1)} {label}: not enough to tell a difference "
+                     f"from drift between processes (--processes {MIN_PROCESSES} or more)")
+    need = min_samples * (processes or 1)
+    if samples is not None and samples < need:
+        each = f" in each of {processes} processes" if (processes or 1) > 1 else ""
+        found.append(f"{samples} samples {label}, {need} needed (--min-samples {min_samples}{each})")
+    return found
+
+
 def document(cells: Sequence[BenchCell], targets: Sequence, *, peaks: Mapping[str, dict] | None = None,
              floors: Mapping[str, float] | None = None, budget: dict | None = None, processes: int = 0,
              env: dict | None = None) -> dict:

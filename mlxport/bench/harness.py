@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..backends import Target
-from ..compare import compare_outputs
 from ..model import Case, Outcome, Status
-from ..runner import bind, blocked, failed
+from ..runner import bind, blocked, failed, judge
 from .timing import Budget, Samples, measure, measure_with
 from .work import cost
 
@@ -82,28 +81,29 @@ def bench_cell(target: Target, case: Case, inputs, expected, budget: Budget) -> 
         return untimed(outcome)
     try:  # numpy as a peer: overflow to inf and NaN are results, not warnings on stderr
         with target.session(), np.errstate(all="ignore"):
-            call, timer, first = bind(target, target.function(case.op), case, inputs), target.timer(), []
+            fn = target.function(case.op)
+            call, timer, first = bind(target, fn, case, inputs), target.timer(), []
 
             def first_call():  # timed like the rest, and its outputs kept for validation
                 first.extend(call())
                 return first
 
             first_s = timer(first_call, target.sync)
-            if (outcome := _check(target, case, inputs, expected, first)).status != Status.PASS:
+            if (outcome := _check(target, fn, case, inputs, expected, first)).status != Status.PASS:
                 return untimed(outcome)
             with _cache(target, True):
                 samples = replace(measure_with(call, target.sync, budget, timer), first_call_s=first_s)
             alloc = _alloc(target, call, budget, timer)
-            outcome = _check(target, case, inputs, expected, _synced(target, call()))
+            outcome = _check(target, fn, case, inputs, expected, _synced(target, call()))
     except Exception as exc:
         return untimed(failed(target, case, exc))
     after = None if outcome.status == Status.PASS else f"after timing: {outcome.message}"
     return Timing(case.id, target.name, outcome.status.value, after is None, after, samples, alloc)
 
 
-def _check(target: Target, case: Case, inputs, expected, outputs) -> Outcome:
-    actual = [target.to_numpy(o) for o in outputs]
-    return compare_outputs(actual, list(expected), case, [i.value for i in inputs])
+def _check(target: Target, fn, case: Case, inputs, expected, outputs) -> Outcome:
+    """check's verdict on ``outputs`` (runner.judge, the float64 re-check included)."""
+    return judge(target, fn, case, inputs, expected, [target.to_numpy(o) for o in outputs])
 
 
 def _synced(target: Target, outputs):

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .benchfile import MIN_PROCESSES
+from .report import unstated
+
 
 def write(doc: dict, path: Path) -> None:
     """Write :func:`markdown` of ``doc`` to ``path``."""
@@ -97,7 +100,8 @@ def _matrix(doc: dict, targets: list[str], subject: str | None) -> list[str]:
              f"measured peak, else GB/s. `{subject} vs X` is how many times faster {subject} is (below 1: "
              "slower); `≈` where the two are not significantly different (Mann-Whitney, p < "
              f"{doc.get('timing', {}).get('significance', {}).get('alpha', '?')}, and outside "
-             f"±{100 * doc.get('timing', {}).get('significance', {}).get('margin', 0):.0f}%).", "",
+             f"±{100 * doc.get('timing', {}).get('significance', {}).get('margin', 0):.0f}%); `?` where "
+             f"there are too few processes (fewer than {MIN_PROCESSES} per target) or samples to tell.", "",
              "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     rows: dict[str, dict[str, dict]] = {}
     for record in doc.get("results", []):
@@ -143,7 +147,7 @@ def _ratio(mine: dict, other: dict | None) -> str:
     if not other or not mine.get("median_s") or not other.get("median_s"):
         return ""
     ratio = (mine.get("speedup") or {}).get(other["target"])
-    return "≈" if ratio is None else f"{ratio:.2f}×"
+    return unstated(mine, other) if ratio is None else f"{ratio:.2f}×"
 
 
 def _untimed(doc: dict) -> list[str]:

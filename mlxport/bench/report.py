@@ -1,5 +1,6 @@
 """The bench table: one row per case, one column per target, each cell coloured by its ratio to
-the row's best target. A ratio is printed only when it is significant; otherwise ≈."""
+the row's best target. A ratio is printed only when it is significant; otherwise ≈ (no
+significant difference) or ? (too few processes or samples to tell)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .benchfile import MIN_PROCESSES
+from .benchfile import MIN_PROCESSES, shortfalls
 
 NOISE_MARK = {"ok": "", "noisy": " ~", "unstable": " !"}
+LEGEND = ("x: times slower than the row's best, ≈: no significant difference, "
+          "?: too few processes or samples to tell")
 
 
 def seconds(value: float) -> str:
@@ -38,10 +41,16 @@ def _cell(record: dict, best: dict | None) -> Text:
     else:
         # speedup of the best over this one: stated only when significant
         stated = best["speedup"].get(record["target"])
-        text += f" x{stated:.2f}" if stated is not None else " ≈"
+        text += f" x{stated:.2f}" if stated is not None else f" {unstated(best, record)}"
     text += f"\nfirst {seconds(record['first_call_s'])}" if record.get("first_call_s") else ""
     text += f" +alloc {seconds(record['alloc_median_s'])}" if record.get("alloc_median_s") else ""
     return Text(text, style=_colour(ratio))
+
+
+def unstated(record: dict, other: dict) -> str:
+    """The mark of a ratio between two timed records that is not stated: ``?`` when their
+    processes or samples could not tell a difference (``benchfile.shortfalls``), else ``≈``."""
+    return "?" if shortfalls([("", record), ("", other)]) else "≈"
 
 
 def table(doc: dict) -> Table:
@@ -50,7 +59,7 @@ def table(doc: dict) -> Table:
     rows: dict[str, dict[str, dict]] = {}
     for record in doc["results"]:
         rows.setdefault(record["case"], {})[record["target"]] = record
-    grid = Table(title="median time per call (x: times slower than the row's best, ≈: not significant)")
+    grid = Table(title=f"median time per call ({LEGEND})")
     grid.add_column("case", overflow="fold")
     for name in targets:
         grid.add_column(name, justify="right")
@@ -69,8 +78,9 @@ def print_bench(console: Console, doc: dict) -> None:
     floors = ", ".join(f"{t} {seconds(measured[t]) if t in measured else 'n/a (no add)'}" for t in names)
     console.print(f"harness floor (a 1-element add and its sync): {floors}", highlight=False)
     if doc["timing"]["processes"] < MIN_PROCESSES:
-        console.print(f"no ratio between targets is stated with fewer than {MIN_PROCESSES} processes each",
-                      highlight=False)
+        console.print(f"?: no ratio between targets is stated with fewer than {MIN_PROCESSES} processes "
+                      f"each (--processes {MIN_PROCESSES} or more): drift between processes exceeds the noise "
+                      "within one", highlight=False)
     console.print(f"{doc['timing']['processes']} process(es) per target, interleaved; "
                   "~ IQR/median > 10%, ! > 25%; first: the first call (compilation included); "
                   "+alloc: the time with the allocator cache off",

@@ -94,3 +94,13 @@ def ratio_if_significant(times: Sequence[float], other: Sequence[float], alpha: 
     if abs(math.log(ratio)) <= math.log(1 + margin):
         return None
     return ratio if mann_whitney(times, other)[1] < alpha else None
+
+
+@lru_cache(maxsize=None)
+def can_differ(n1: int, n2: int, alpha: float = ALPHA) -> bool:
+    """Whether samples of ``n1`` and ``n2`` times can show a difference at all: the most extreme
+    arrangement (every time of one below every time of the other) has p < ``alpha``.
+
+        can_differ(3, 3)  # -> False: the smallest two-sided p of 3 and 3 values is 0.1
+    """
+    return n1 > 0 and n2 > 0 and mann_whitney(range(n1), range(n1, n1 + n2))[1] < alpha

@@ -59,7 +59,7 @@ class Budget:
     warmup_s: float = 0.2
     min_s: float = 0.5
     max_s: float = 3.0
-    min_samples: int = 10
+    min_samples: int = 10  # a floor: sampling runs past max_s until it has these
     rel_spread: float = 0.02  # stop when the median's 95% interval is within +-this (relative)
     max_samples: int = 5000  # enough for any median; keeps a fast cell's bench record small
 
@@ -132,8 +132,10 @@ def measure(fn: Callable[[], Any], sync: Callable[[Sequence[Any]], None], *, war
             max_s: float, min_samples: int, rel_spread: float, max_samples: int = 5000,
             timer: Timer | None = None, clock: Callable[[], float] = time.perf_counter) -> Samples:
     """Time ``fn``: one first call, warm up for ``warmup_s``, then sample for at least ``min_s``
-    and ``min_samples`` until the median settles to ``rel_spread``, for at most ``max_s`` and
-    ``max_samples``. ``clock`` keeps the budgets; ``timer`` times each call (a wall clock by default)."""
+    until the median settles to ``rel_spread``, for at most ``max_s`` and ``max_samples``.
+    ``min_samples`` is a floor that no budget cuts: a cell too slow for it runs past ``max_s``
+    (the caller's timeout still bounds it). ``clock`` keeps the budgets; ``timer`` times each
+    call (a wall clock by default)."""
     timer = timer or WallTimer(clock)
     first = timer(fn, sync)
     start = clock()
@@ -144,6 +146,8 @@ def measure(fn: Callable[[], Any], sync: Callable[[Sequence[Any]], None], *, war
     while True:
         times.append(timer(fn, sync))
         spent = clock() - start
+        if len(times) < min_samples:
+            continue
         if spent >= max_s or len(times) >= max_samples:
             break
         if spent >= min_s and len(times) >= check:
