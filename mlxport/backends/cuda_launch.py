@@ -4,12 +4,16 @@ Pure host-side logic: which template instance a dtype selects, the grid and bloc
 shape of work, and the argument tuple in the kernel's parameter order, as a frozen
 :class:`Launch`. :class:`CupyDevice` compiles a source file with ``cupy.RawModule`` on first
 use (every instance of the file at once, through ``name_expressions``) and runs launches.
-Nothing here imports cupy until a kernel runs.
+Nothing here imports cupy until a kernel runs. :func:`nvcc` finds the compiler that builds the
+sources offline (the tests' build check).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +65,34 @@ def kernel_dir() -> Path:
     here = Path(__file__).resolve().parent.parent
     inside = here / "kernels" / "cuda"
     return inside if inside.is_dir() else here.parent / "kernels" / "cuda"
+
+
+# The PyPI CUDA compiler (the `test` extra brings it on Linux). Its wheels and those of the headers
+# and cicc share one tree, nvidia/cu13/{bin,include,nvvm}, which the wheel's nvcc.profile takes
+# for its CUDA root: that nvcc needs no -I and no PATH for cicc.
+NVCC_WHEEL = "nvidia-cuda-nvcc"
+NO_NVCC = ("no nvcc on PATH and no nvidia-cuda-nvcc wheel installed: on Linux, "
+           "pip install -e '.[test]' brings CUDA 13's nvcc from PyPI, or put a CUDA toolkit's "
+           "bin/ on PATH")
+
+
+def nvcc() -> str | None:
+    """The nvcc that builds ``kernels/cuda``: the first on PATH (a system CUDA toolkit), else the
+    ``nvidia-cuda-nvcc`` wheel's; None when there is neither (:data:`NO_NVCC` says what to do)."""
+    return shutil.which("nvcc") or _wheel_nvcc()
+
+
+def _wheel_nvcc() -> str | None:
+    """``bin/nvcc`` of the installed ``nvidia-cuda-nvcc`` distribution, found through its RECORD."""
+    try:
+        files = importlib.metadata.distribution(NVCC_WHEEL).files or ()
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "nvcc" and file.parent.name == "bin":
+            path = Path(file.locate())
+            return str(path) if os.access(path, os.X_OK) else None
+    return None
 
 
 def ctype(op: str, dtype: Any) -> str:
