@@ -12,7 +12,7 @@ from typing import Iterator
 
 import yaml
 
-from . import derive, references
+from . import derive, references, versions
 from .model import Case, InputError, Rule
 from .schema import (CANONICAL, ENTRY_FIELDS, LAYOUTS, MAX_ELEMENTS, VALUE_CLASSES, VARIANT_FIELDS,
                      Where, check_fields, choices, dtype_list, rules)
@@ -188,6 +188,8 @@ def glob(pattern: str, text: str) -> bool:
     return fnmatch.fnmatchcase(text, re.sub(r"[\[\]]", lambda m: f"[{m.group()}]", pattern))
 
 
-def matches(rule: Rule, target: str, case_id: str) -> bool:
-    """Whether a skip or divergence rule covers this target and case."""
-    return glob(rule.target, target) and glob(rule.cases, case_id)
+def matches(rule: Rule, target: str, case_id: str, mlx: str | None = None) -> bool:
+    """Whether a skip or divergence rule covers this target and case; a rule that names MLX
+    releases covers only a target that runs one of them (``mlx``: the target's MLX version)."""
+    return (glob(rule.target, target) and glob(rule.cases, case_id)
+            and (rule.mlx is None or (mlx is not None and versions.holds(mlx, rule.mlx))))

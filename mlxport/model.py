@@ -90,6 +90,7 @@ class Rule:
     target: str
     reason: str
     cases: str = "*"
+    mlx: str | None = None  # a PEP 440 specifier: the MLX releases it holds for (">=0.30,<0.32"); None: all
 
 
 @dataclass(frozen=True)

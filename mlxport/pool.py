@@ -273,7 +273,7 @@ def _died(case: Case, target: Target, process) -> CellResult:
 
 def _result(case: Case, target: Target, status: Status, message: str) -> CellResult:
     return CellResult(case=case.id, op=case.op, dtype=case.dtype, target=target.name,
-                      status=status, message=message, known=known_reason(case, target.name, status),
+                      status=status, message=message, known=known_reason(case, target, status),
                       reproduce=reproduce(case, target.name, status))
 
 

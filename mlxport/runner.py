@@ -57,7 +57,7 @@ def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Pa
     ``save``, a cell that ran and did not pass leaves its arrays there (``failures.save``)."""
     start = time.perf_counter()
     outcome, actual = _outcome(target, case, inputs, expected)
-    known = known_reason(case, target.name, outcome.status)
+    known = known_reason(case, target, outcome.status)
     result = CellResult(
         case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
         message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
@@ -81,16 +81,17 @@ def reproduce(case: Case, target: str, status: Status) -> str | None:
     return rerun_command(target, case.id, extra)
 
 
-def known_reason(case: Case, target: str, status: Status) -> str | None:
-    """The recorded reason of a cell that failed the way a divergence entry says MLX does."""
+def known_reason(case: Case, target: Target, status: Status) -> str | None:
+    """The recorded reason of a cell that failed the way a divergence entry says MLX does (on
+    the MLX releases the entry names, where it names them)."""
     if status not in (Status.MISMATCH, Status.ERROR, Status.CRASH, Status.TIMEOUT):
         return None
-    return next((r.reason for r in case.divergences if matches(r, target, case.id)), None)
+    return next((r.reason for r in case.divergences if matches(r, target.name, case.id, target.mlx_version())), None)
 
 
 def blocked(target: Target, case: Case, expected) -> Outcome | None:
     """Why the cell cannot run at all (skip, failed golden, op not in the table), else None."""
-    reason = next((r.reason for r in case.skips if matches(r, target.name, case.id)), None)
+    reason = next((r.reason for r in case.skips if matches(r, target.name, case.id, target.mlx_version())), None)
     reason = reason or target.skip_reason(case)
     if reason:
         return Outcome(Status.SKIP, reason)
@@ -102,7 +103,10 @@ def blocked(target: Target, case: Case, expected) -> Outcome | None:
 
 
 def failed(target: Target, case: Case, exc: BaseException) -> Outcome:
-    """The outcome of a cell whose call raised."""
+    """The outcome of a cell whose call raised: ``skip`` where the call asked for what this
+    release of the framework lacks (a keyword), else as the target classifies it."""
+    if (lacks := target.lacks(case, exc)) is not None:
+        return Outcome(Status.SKIP, lacks)
     return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {one_line(exc)}")
 
 

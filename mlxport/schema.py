@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import dtypes as dt
+from . import versions
 from .bench.work import WORK_FIELDS
 from .model import InputError, Rule
 
@@ -28,7 +29,7 @@ ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params",
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
                   "tolerance", "doc", "positional", "reduces", "timeout", "repeat", "attempts"} | WORK_FIELDS
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
-RULE_FIELDS = {"target", "cases", "reason"}
+RULE_FIELDS = {"target", "cases", "reason", "mlx"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted", "general_eig")
 MAX_ELEMENTS = 1 << 27
 
@@ -97,6 +98,9 @@ def rules(entry, key, where) -> tuple[Rule, ...]:
         check_fields(rule, RULE_FIELDS, where)
         if not isinstance(rule.get("reason"), str) or not rule["reason"].strip():
             raise where.fail(rule, "reason", "every skip and divergence needs a reason")
+        if "mlx" in rule and (not isinstance(rule["mlx"], str) or versions.problem(rule["mlx"])):
+            raise where.fail(rule, "mlx", f"the MLX releases it holds for, a PEP 440 specifier such as "
+                             f"'>=0.30,<0.32': {versions.problem(str(rule['mlx']))}")
         out.append(Rule(target=str(rule.get("target", "*")), reason=rule["reason"],
-                        cases=str(rule.get("cases", "*"))))
+                        cases=str(rule.get("cases", "*")), mlx=rule.get("mlx")))
     return tuple(out)

@@ -123,6 +123,17 @@ class Target:
             return f"{a.tolist()} + {b.tolist()} gave {got.tolist()}"
         return None
 
+    def mlx_version(self) -> str | None:
+        """The MLX release this target runs, for the case records that hold only for some
+        releases (``mlx: ">=0.30"``); None for a target that does not run MLX."""
+        return None
+
+    def lacks(self, case: Case, exc: BaseException) -> str | None:
+        """Why ``exc``, raised by the call of ``case``, means that this release of the framework
+        lacks something the case asks for (a keyword, say): a ``skip`` naming the release, never
+        porting debt. None for any other exception."""
+        return None
+
     def classify(self, exc: BaseException) -> Status:
         """``unsupported`` for the framework's "not implemented" family, else ``error``."""
         return Status.UNSUPPORTED if _UNSUPPORTED.search(str(exc)) else Status.ERROR

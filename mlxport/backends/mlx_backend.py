@@ -4,6 +4,7 @@ Metal or CUDA."""
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -56,11 +57,21 @@ class MLXTarget(Target):
         return mx.gpu if self.device == "gpu" else mx.cpu
 
     def _device_name(self, mx, device) -> str:
-        name = mx.device_info(device).get("device_name") or cpu_name()
+        if hasattr(mx, "device_info"):  # MLX 0.30 and later
+            name = mx.device_info(device).get("device_name")
+        elif self.device == "gpu" and mx.metal.is_available():  # before 0.30: Metal's own
+            name = mx.metal.device_info().get("device_name")
+        else:
+            name = None
         if self.device == "gpu":
             backend = "Metal" if mx.metal.is_available() else "CUDA"
-            return f"{name} ({backend})"
-        return name
+            return f"{name or 'unnamed GPU'} ({backend})"
+        return name or cpu_name()
+
+    def mlx_version(self) -> str:
+        import mlx.core as mx
+
+        return mx.__version__
 
     def function(self, op: str) -> Callable | None:
         import mlx.core as mx
@@ -125,5 +136,30 @@ class MLXTarget(Target):
         return limit()
 
     def skip_reason(self, case: Case) -> str | None:
+        """float64 on the GPU by MLX's design; what this release of MLX lacks: the op or a dtype."""
+        import mlx.core as mx
+
         dtypes = {s.dtype for s in case.inputs} | set(case.out) | {case.params.get("dtype")}
+        if self.function(case.op) is None:
+            return f"not in MLX {mx.__version__}"
+        missing = sorted(d for d in dtypes - {None} if not hasattr(mx, "bool_" if d == "bool" else d))
+        if missing:
+            return f"MLX {mx.__version__} has no {', '.join(missing)}"
         return FLOAT64_ON_GPU if self.device == "gpu" and "float64" in dtypes else None
+
+    def lacks(self, case: Case, exc: BaseException) -> str | None:
+        """A keyword of the case that this release's function does not take: MLX's bindings
+        raise "incompatible function arguments" and list the signatures they do take."""
+        text = str(exc)
+        if not isinstance(exc, TypeError) or "incompatible function arguments" not in text:
+            return None
+        import mlx.core as mx
+
+        signatures = text.split("Invoked with")[0]
+        taken = set(re.findall(r"[(,]\s*\**(\w+)\s*(?=[:=,)])", signatures))  # a, *, b: int = 1
+        order = case.positional or ("arrays",)
+        asked = [s.name for s in case.inputs if s.name] + [k for k in case.params if k not in order]
+        unknown = [k for k in asked if k not in taken]
+        if not taken or not unknown:
+            return None
+        return f"MLX {mx.__version__}'s {case.op} has no {', '.join(k + '=' for k in unknown)}"
