@@ -14,11 +14,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import gates, report, results
+from . import __version__, gates, report, results
 from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Does each MLX op run on this device, and is it right?")
 out = Console()
 err = Console(stderr=True)
@@ -33,6 +34,18 @@ BaselineOpt = typer.Option(None, "--baseline", help="fail on cells that passed i
 XfailsOpt = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason")
 StrictXfailOpt = typer.Option(False, "--strict-xfail", help="an xpass fails the gate")
 OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"mlxport {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                          help="print the version and exit")) -> None:
+    """The options of mlxport itself, before the command."""
 
 
 @app.command()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import typer
 
 from conftest import read_json, run_cli
+from mlxport import __version__
+from mlxport.cli import app
 
 pytest.importorskip("mlx.core")
 
@@ -137,3 +140,15 @@ def test_devices_survives_a_missing_framework():
     infos = {i["name"]: i for i in json.loads(proc.stdout)}
     assert not infos["mlx:cpu"]["available"] and "mlx is not installed" in infos["mlx:cpu"]["reason"]
     assert infos["numpy:cpu"]["available"]
+
+
+def test_version_prints_the_version_and_exits_0():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout == f"mlxport {__version__}\n", proc.stderr
+
+
+@pytest.mark.parametrize("command", ["", *typer.main.get_command(app).commands])
+def test_dash_h_is_help_on_the_app_and_every_command(command):
+    proc = run_cli(*filter(None, [command, "-h"]))
+    assert proc.returncode == 0, proc.stderr
+    assert f"Usage: mlxport {command}".strip() in proc.stdout and "--help" in proc.stdout
