@@ -18,7 +18,7 @@ from . import __version__, gates, report, results
 from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Does each MLX op run on this device, and is it right?")
 out = Console()
@@ -42,10 +42,14 @@ def _print_version(asked: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                          help="print the version and exit")) -> None:
-    """The options of mlxport itself, before the command."""
+@app.callback(invoke_without_command=True)
+def _options(ctx: typer.Context, version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="print the version and exit")) -> None:
+    """The options of mlxport itself; a bare ``mlxport`` prints the help and exits 0 (click's
+    no_args_is_help raises a usage error, exit 2)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 @app.command()

@@ -152,3 +152,9 @@ def test_dash_h_is_help_on_the_app_and_every_command(command):
     proc = run_cli(*filter(None, [command, "-h"]))
     assert proc.returncode == 0, proc.stderr
     assert f"Usage: mlxport {command}".strip() in proc.stdout and "--help" in proc.stdout
+
+
+def test_a_bare_mlxport_prints_the_help_and_exits_0():
+    proc = run_cli()
+    assert proc.returncode == 0 and "Usage: mlxport" in proc.stdout and "check" in proc.stdout, proc.stderr
+    assert proc.stdout == run_cli("--help").stdout and not proc.stderr
