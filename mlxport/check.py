@@ -16,6 +16,7 @@ from .journal import journal_path
 from .model import Case, CellResult, InputError, TargetInfo
 from .pool import run_isolated
 from .runner import prepare_environment
+from .schema import DTYPE_GROUPS, expand_dtypes
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,20 @@ def case_files(extra: tuple[Path, ...], base: Path | None = None) -> list[Path]:
 
 
 def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:
-    """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and ``--dtypes``."""
+    """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and
+    ``--dtypes`` (names or groups, as in a case file)."""
     cases = load_files(case_files(selection.case_dirs) if files is None else files)
-    for name in selection.dtypes:
-        if name not in dt.NAMES:
-            raise InputError(f"--dtypes: unknown dtype {name!r}; known: {', '.join(dt.NAMES)}")
+    try:
+        dtypes = expand_dtypes(selection.dtypes)
+    except KeyError as exc:
+        raise InputError(f"--dtypes: unknown dtype {exc.args[0]!r}; known: {', '.join(dt.NAMES)}; "
+                         f"groups: {', '.join(DTYPE_GROUPS)}") from None
     for pattern in selection.ops:
         if not any(_op_matches(pattern, c) for c in cases):
             raise InputError(f"--ops {pattern}: matches no op or case id")
     chosen = [c for c in cases
               if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
-              and (not selection.dtypes or c.dtype in selection.dtypes)]
+              and (not dtypes or c.dtype in dtypes)]
     if selection.shard:
         k, n = parse_shard(selection.shard)
         chosen = chosen[k - 1::n]

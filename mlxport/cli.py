@@ -17,6 +17,7 @@ from rich.table import Table
 from . import __version__, gates, report, results
 from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
+from .schema import DTYPE_GROUPS
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -34,6 +35,8 @@ BaselineOpt = typer.Option(None, "--baseline", help="fail on cells that passed i
 XfailsOpt = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason")
 StrictXfailOpt = typer.Option(False, "--strict-xfail", help="an xpass fails the gate")
 OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
+DtypesOpt = typer.Option(None, "--dtypes", help=f"comma-separated dtypes or groups ({', '.join(DTYPE_GROUPS)}), "
+                         "as in case files, e.g. float16,bfloat16")
 
 
 def _print_version(asked: bool) -> None:
@@ -110,7 +113,7 @@ def _print_uncovered(ops: set[str], cases_dirs: List[Path], as_json: bool) -> No
 def check(
     target: List[str] = TargetOpt,
     ops: List[str] = OpsOpt,
-    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes, e.g. float16,bfloat16"),
+    dtypes: Optional[str] = DtypesOpt,
     cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder; repeatable"),
     timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run"),
     jobs: int = typer.Option(1, "--jobs", min=1, help="worker processes for CPU targets"),
@@ -129,8 +132,7 @@ def check(
     strict_dtypes: bool = typer.Option(False, "--strict-dtypes", help="a false dtype declaration fails the gate"),
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
-    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
-                          tuple(cases_dirs), shard)
+    selection = Selection(tuple(target), tuple(ops), _words(dtypes), tuple(cases_dirs), shard)
     if resume and (selection != Selection() or json_path):
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
@@ -171,7 +173,7 @@ def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.
 @app.command()
 def bench(
     ctx: typer.Context, target: List[str] = TargetOpt, ops: List[str] = OpsOpt,
-    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes"),
+    dtypes: Optional[str] = DtypesOpt,
     cases_dirs: List[Path] = typer.Option([], "--cases", help="extra bench case folder; repeatable"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the bench file here"),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="mark cells slower than in this bench file"),
@@ -194,8 +196,7 @@ def bench(
 
     old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
     budget = run.Budget(warmup, min_time, max_time, min_samples, spread)
-    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
-                          tuple(cases_dirs))
+    selection = Selection(tuple(target), tuple(ops), _words(dtypes), tuple(cases_dirs))
     chosen = run.plan(selection)  # input errors before the progress bar
     keep = json_path or scratch("bench")  # the finished cells, rewritten as each one finishes
     with _progress() as progress:
@@ -291,6 +292,11 @@ def _run(selection: Selection, options: RunOptions):
             progress.stop()
             err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
             raise typer.Exit(130)
+
+
+def _words(text: str | None) -> tuple[str, ...]:
+    """A comma-separated flag's items, spaces around them dropped: ``"a, b"`` -> ("a", "b")."""
+    return tuple(word.strip() for word in (text or "").split(",") if word.strip())
 
 
 def _command(ctx: typer.Context) -> str:

@@ -54,6 +54,8 @@ BAD = {
                       "    colour: red\n", r"a\.yaml:6: exp: field 'colour': unknown field"),
     "unknown dtype": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float23]\n    shapes: ['(2,)']\n",
                       r"a\.yaml:4: exp: field 'dtypes': unknown dtype 'float23'"),
+    "dtype not a word": ("ops:\n  - op: exp\n    category: u\n    dtypes: [{float32: 1}]\n    shapes: ['(2,)']\n",
+                         r"a\.yaml:4: exp: field 'dtypes': unknown dtype \{'float32': 1\}"),
     "wrong type": ("ops:\n  - op: exp\n    category: u\n    dtypes: float32\n    shapes: ['(2,)']\n",
                    r"a\.yaml:4: exp: field 'dtypes': a non-empty list"),
     "bad shape": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,-1)']\n",

@@ -92,12 +92,26 @@ def test_dtypes_filter(subset, tmp_path):
     assert {r["dtype"] for r in read_json(out)["results"]} == {"float16"}
 
 
+@pytest.mark.parametrize("dtypes,expected", [
+    ("float16, int32", {"float16", "int32"}),
+    ("floats", {"float16", "float32"}),  # the group as a case file takes it; the subset has no bfloat16
+])
+def test_dtypes_takes_groups_and_spaces(subset, tmp_path, dtypes, expected):
+    out = tmp_path / "r.json"
+    proc = run_cli("check", "--target", "mlx:cpu", "--cases", str(subset), "--ops", "exp" + OURS,
+                   "--dtypes", dtypes, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert {r["dtype"] for r in read_json(out)["results"]} == expected
+
+
 @pytest.mark.parametrize("args,message", [
     (["check", "--frobnicate"], "No such option: --frobnicate"),
     (["check", "--target", "tpu:0"], "--target tpu:0: unknown target"),
     (["check", "--target", "mlx:gpu"], "--target mlx:gpu: unavailable: this MLX build has no GPU backend"),
     (["check", "--ops", "no_such_op*"], "--ops no_such_op*: matches no op or case id"),
     (["check", "--dtypes", "float8"], "--dtypes: unknown dtype 'float8'"),
+    (["check", "--dtypes", "floats, float8"], "unknown dtype 'float8'; known: bool, uint8"),
+    (["check", "--dtypes", "float8"], "groups: all, floats, inexact"),
     (["check", "--cases", "/nonexistent"], "--cases /nonexistent: not a folder"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(args, message):
