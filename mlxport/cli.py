@@ -97,12 +97,15 @@ def _print_uncovered(ops: set[str], cases_dirs: List[Path], as_json: bool) -> No
     from . import api
     from .check import builtin_cases
 
-    found = api.coverage(ops, api.not_applicable([builtin_cases(), *cases_dirs]), api.public_functions())
+    public = api.public_functions()
+    found = api.coverage(ops, api.not_applicable([builtin_cases(), *cases_dirs]), public)
     if as_json:
         print(json.dumps({"uncovered": found.uncovered, "stale": found.stale, "both": found.both}, indent=1))
         return
     for name in found.uncovered:
         out.print(name, markup=False, highlight=False)
+    if not found.uncovered:  # said, so that no output is not mistaken for a run that did nothing
+        out.print(f"every public MLX function ({len(public)}) has a case or a not-applicable entry", highlight=False)
     for name in found.stale:
         out.print(f"stale not-applicable entry: {name} is no function of this MLX", markup=False, highlight=False)
     for name in found.both:
