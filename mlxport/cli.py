@@ -258,7 +258,7 @@ def merge_files(
 @app.command("diff")
 def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
                new: Path = typer.Argument(..., help="the later results file")) -> None:
-    """List the cells whose status changed between two results files."""
+    """List the cells whose status changed between two results files, and those in only one."""
     from . import merge
 
     for line in merge.diff(results.load(old), results.load(new)):
