@@ -142,13 +142,24 @@ class Interrupted(Exception):
         self.resume, self.kept = resume, kept
 
 
+def _journal_to_resume(path: Path) -> Path:
+    """The journal of the run that ``--resume PATH`` finishes; a finished run (its results file
+    written, its journal gone) has none, which is an input error that says so."""
+    partial = journal_path(path)
+    if path.exists() and not partial.exists():
+        count = len(results.load(path, f"--resume {path}")["results"])
+        raise InputError(f"--resume {path}: that run is finished, its {count} cells are in {path}; nothing "
+                         f"to resume (mlxport merge {path} shows it again)")
+    return partial
+
+
 def execute(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
     """Run (or finish) a check in worker processes, journalling every cell as it finishes."""
     env = prepare_environment()
     path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
     if options.resume:
-        header, done = journal.read(journal_path(path))
+        header, done = journal.read(_journal_to_resume(path))
         selection = Selection.from_json(header["selection"])
     cases = select_cases(selection)
     targets, infos = select_targets(selection)
