@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dtypes as dt
-from . import journal, results
+from . import failures, journal, results
 from .api import NOT_APPLICABLE
 from .backends import Target, discover
 from .catalog import glob, load_files
@@ -132,6 +132,7 @@ class Run:
     written: Path | None
     stale: tuple = ()  # xfail entries that matched no cell
     doc: dict = field(default_factory=dict)  # the results document, written or not
+    saved: int = 0  # --save-failures: the files this run wrote
 
 
 class Interrupted(Exception):
@@ -173,6 +174,7 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
         done[(result.case, result.target)] = result
         on_result(result)
 
+    before = failures.stamps(options.save_failures)
     try:
         run_isolated(todo, targets, options.jobs, options.timeout, finished, options.save_failures)
     except BaseException as exc:
@@ -186,4 +188,5 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     if written:
         results.write(written, doc)
     record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind
-    return Run(ordered, infos, written, tuple(stale), doc)
+    saved = failures.written(options.save_failures, before, ordered) if options.save_failures else 0
+    return Run(ordered, infos, written, tuple(stale), doc, saved)

@@ -144,6 +144,9 @@ def check(
     report.print_check(out, run.cells, run.infos)
     if run.written:
         out.print(f"results: {run.written}")
+    if save_failures:
+        out.print(f"saved {run.saved} failing cell{'' if run.saved == 1 else 's'} to {save_failures}",
+                  markup=False, highlight=False)
     if write_xfails:
         count = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}: write a reason on every line")
