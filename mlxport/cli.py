@@ -208,6 +208,8 @@ def bench(
     from .bench.report import print_bench
     from .journal import discard, scratch
 
+    if strict_bench and not baseline:
+        raise InputError("--strict-bench: judges a comparison with --baseline BENCH.json, and none was given")
     old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
     budget = run.Budget(warmup, min_time, max_time, min_samples, spread)
     selection = Selection(tuple(target), tuple(ops), _words(dtypes), tuple(cases_dirs))
