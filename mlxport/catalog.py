@@ -17,7 +17,7 @@ from .model import Case, InputError, Rule
 from .schema import (CANONICAL, ENTRY_FIELDS, LAYOUTS, MAX_ELEMENTS, VALUE_CLASSES, VARIANT_FIELDS,
                      Where, check_fields, choices, dtype_list, rules)
 from .shapes import format_shapes, parse_shapes
-from .yamlfile import load_yaml
+from .yamlfile import load_yaml, overlay
 
 __all__ = ["MAX_ELEMENTS", "declared_dtypes", "entries", "expand_variant", "glob", "load_file",
            "load_files", "matches", "supports"]
@@ -99,7 +99,8 @@ def supports(entry: dict, where: Where) -> tuple[tuple[str, tuple[str, ...]], ..
 def declared_dtypes(entry: dict, where: Where) -> tuple[str, ...]:
     """The dtypes an entry's cases use: what it declares where no ``supports`` rule says more."""
     variants = entry.get("variants") or [{}]
-    return tuple(dict.fromkeys(d for v in variants for d in dtype_list({**entry, **v}, v or entry, where)))
+    merged = [overlay(entry, variant) for variant in variants]
+    return tuple(dict.fromkeys(d for m in merged for d in dtype_list(m, m, where)))
 
 
 def expand_variant(entry: dict, variant: dict, category: str | None, where: Where) -> list[Case]:
@@ -135,11 +136,12 @@ def _shared(entry: dict, category: str | None, where: Where) -> dict:
 
 def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> list[Case]:
     check_fields(variant, VARIANT_FIELDS, where)
-    merged = {**entry, **variant, "params": {**(entry.get("params") or {}), **(variant.get("params") or {})}}
+    # where a field is wrong, its error names the line of the field, in the variant or the entry
+    merged = overlay(entry, variant, {"params": {**(entry.get("params") or {}), **(variant.get("params") or {})}})
     positional = derive.positional(merged, where)
     source = f"{where.path}:{getattr(variant, 'line', 0) or entry.line}"
     cases = []
-    for dtype, shapes, values, layout in _combinations(merged, variant or entry, where):
+    for dtype, shapes, values, layout in _combinations(merged, where):
         specs = derive.inputs(merged, shapes, dtype, values, layout, where)
         params = {k: dtype if (k == "dtype" and v == "main") else v for k, v in merged["params"].items()}
         cases.append(Case(
@@ -148,24 +150,24 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> li
             positional=positional, tolerance=derive.tolerance(merged, dtype, where), source=source,
             reduction=derive.reduction(merged, specs, where), timeout=derive.timeout(merged, where),
             repeat=derive.repeat(merged, where), attempts=derive.attempts(merged, where),
-            work=derive.work(merged, shapes, params, dtype, node=variant or entry, where=where), **shared,
+            work=derive.work(merged, shapes, params, dtype, where), **shared,
         ))
     return cases
 
 
-def _combinations(merged: dict, node, where: Where):
-    dtypes = dtype_list(merged, node, where)
+def _combinations(merged: dict, where: Where):
+    dtypes = dtype_list(merged, merged, where)
     shapes = merged.get("shapes")
     if not isinstance(shapes, list) or not shapes:
-        raise where.fail(node, "shapes", "a non-empty list of shape strings such as '(4,5) (5,)'")
+        raise where.fail(merged, "shapes", "a non-empty list of shape strings such as '(4,5) (5,)'")
     parsed = []
     for text in shapes:
         try:
             parsed.append(parse_shapes(text, MAX_ELEMENTS))
         except ValueError as exc:
-            raise where.fail(node, "shapes", str(exc)) from None
-    values = choices(merged, "values", ["normal"], VALUE_CLASSES, node, where)
-    layouts = choices(merged, "layouts", ["contiguous"], LAYOUTS, node, where)
+            raise where.fail(merged, "shapes", str(exc)) from None
+    values = choices(merged, "values", ["normal"], VALUE_CLASSES, merged, where)
+    layouts = choices(merged, "layouts", ["contiguous"], LAYOUTS, merged, where)
     return itertools.product(dtypes, parsed, values, layouts)
 
 

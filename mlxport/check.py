@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dtypes as dt
-from . import journal, results
+from . import failures, journal, results
 from .api import NOT_APPLICABLE
 from .backends import Target, discover
 from .catalog import glob, load_files
@@ -16,6 +16,7 @@ from .journal import journal_path
 from .model import Case, CellResult, InputError, TargetInfo
 from .pool import run_isolated
 from .runner import prepare_environment
+from .schema import DTYPE_GROUPS, expand_dtypes
 
 
 @dataclass(frozen=True)
@@ -56,21 +57,24 @@ def case_files(extra: tuple[Path, ...], base: Path | None = None) -> list[Path]:
 
 
 def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:
-    """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and ``--dtypes``."""
+    """Validate every case file (``files``, else the catalog's), then apply ``--ops`` and
+    ``--dtypes`` (names or groups, as in a case file)."""
     cases = load_files(case_files(selection.case_dirs) if files is None else files)
-    for name in selection.dtypes:
-        if name not in dt.NAMES:
-            raise InputError(f"--dtypes: unknown dtype {name!r}; known: {', '.join(dt.NAMES)}")
+    try:
+        dtypes = expand_dtypes(selection.dtypes)
+    except KeyError as exc:
+        raise InputError(f"--dtypes: unknown dtype {exc.args[0]!r}; known: {', '.join(dt.NAMES)}; "
+                         f"groups: {', '.join(DTYPE_GROUPS)}") from None
     for pattern in selection.ops:
         if not any(_op_matches(pattern, c) for c in cases):
             raise InputError(f"--ops {pattern}: matches no op or case id")
     chosen = [c for c in cases
               if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
-              and (not selection.dtypes or c.dtype in selection.dtypes)]
+              and (not selection.dtypes or c.dtype in dtypes)]
     if not chosen:
         flags = [f"--ops {p}" for p in selection.ops] + [f"--dtypes {','.join(selection.dtypes)}"] * bool(selection.dtypes)
         raise InputError(f"{' '.join(flags) or 'the catalog'}: selects no case"
-                         + (f" (its ops have none in {', '.join(selection.dtypes)})" if selection.dtypes else ""))
+                         + (f" (its ops have none in {', '.join(dtypes)})" if selection.dtypes else ""))
     if selection.shard:
         k, n = parse_shard(selection.shard)
         chosen = chosen[k - 1::n]
@@ -133,6 +137,7 @@ class Run:
     stale: tuple = ()  # xfail entries that matched no cell
     doc: dict = field(default_factory=dict)  # the results document, written or not
     selection: Selection = Selection()  # what it covered (a resumed run's, from its journal)
+    saved: int = 0  # --save-failures: the files this run wrote
 
 
 class Interrupted(Exception):
@@ -143,13 +148,24 @@ class Interrupted(Exception):
         self.resume, self.kept = resume, kept
 
 
+def _journal_to_resume(path: Path) -> Path:
+    """The journal of the run that ``--resume PATH`` finishes; a finished run (its results file
+    written, its journal gone) has none, which is an input error that says so."""
+    partial = journal_path(path)
+    if path.exists() and not partial.exists():
+        count = len(results.load(path, f"--resume {path}")["results"])
+        raise InputError(f"--resume {path}: that run is finished, its {count} cells are in {path}; nothing "
+                         f"to resume (mlxport merge {path} shows it again)")
+    return partial
+
+
 def execute(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
     """Run (or finish) a check in worker processes, journalling every cell as it finishes."""
     env = prepare_environment()
     path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
     if options.resume:
-        header, done = journal.read(journal_path(path))
+        header, done = journal.read(_journal_to_resume(path))
         selection = Selection.from_json(header["selection"])
     cases = select_cases(selection)
     targets, infos = select_targets(selection)
@@ -163,6 +179,7 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
         done[(result.case, result.target)] = result
         on_result(result)
 
+    before = failures.stamps(options.save_failures)
     try:
         run_isolated(todo, targets, options.jobs, options.timeout, finished, options.save_failures)
     except BaseException as exc:
@@ -176,4 +193,5 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     if written:
         results.write(written, doc)
     record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind
-    return Run(ordered, infos, written, tuple(stale), doc, selection)
+    saved = failures.written(options.save_failures, before, ordered) if options.save_failures else 0
+    return Run(ordered, infos, written, tuple(stale), doc, selection, saved)

@@ -14,11 +14,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import gates, report, results
+from . import __version__, gates, report, results
 from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
 from .model import InputError
+from .schema import DTYPE_GROUPS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Does each MLX op run on this device, and is it right?")
 out = Console()
 err = Console(stderr=True)
@@ -33,6 +35,24 @@ BaselineOpt = typer.Option(None, "--baseline", help="fail on cells that passed i
 XfailsOpt = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason")
 StrictXfailOpt = typer.Option(False, "--strict-xfail", help="an xpass fails the gate")
 OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
+DtypesOpt = typer.Option(None, "--dtypes", help=f"comma-separated dtypes or groups ({', '.join(DTYPE_GROUPS)}), "
+                         "as in case files, e.g. float16,bfloat16")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"mlxport {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _options(ctx: typer.Context, version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="print the version and exit")) -> None:
+    """The options of mlxport itself; a bare ``mlxport`` prints the help and exits 0 (click's
+    no_args_is_help raises a usage error, exit 2)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 @app.command()
@@ -77,12 +97,15 @@ def _print_uncovered(ops: set[str], cases_dirs: List[Path], as_json: bool) -> No
     from . import api
     from .check import builtin_cases
 
-    found = api.coverage(ops, api.not_applicable([builtin_cases(), *cases_dirs]), api.public_functions())
+    public = api.public_functions()
+    found = api.coverage(ops, api.not_applicable([builtin_cases(), *cases_dirs]), public)
     if as_json:
         print(json.dumps({"uncovered": found.uncovered, "stale": found.stale, "both": found.both}, indent=1))
         return
     for name in found.uncovered:
         out.print(name, markup=False, highlight=False)
+    if not found.uncovered:  # said, so that no output is not mistaken for a run that did nothing
+        out.print(f"every public MLX function ({len(public)}) has a case or a not-applicable entry", highlight=False)
     for name in found.stale:
         out.print(f"stale not-applicable entry: {name} is no function of this MLX", markup=False, highlight=False)
     for name in found.both:
@@ -93,7 +116,7 @@ def _print_uncovered(ops: set[str], cases_dirs: List[Path], as_json: bool) -> No
 def check(
     target: List[str] = TargetOpt,
     ops: List[str] = OpsOpt,
-    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes, e.g. float16,bfloat16"),
+    dtypes: Optional[str] = DtypesOpt,
     cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder; repeatable"),
     timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run"),
     jobs: int = typer.Option(1, "--jobs", min=1, help="worker processes for CPU targets"),
@@ -112,8 +135,7 @@ def check(
     strict_dtypes: bool = typer.Option(False, "--strict-dtypes", help="a false dtype declaration fails the gate"),
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
-    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
-                          tuple(cases_dirs), shard)
+    selection = Selection(tuple(target), tuple(ops), _words(dtypes), tuple(cases_dirs), shard)
     if resume and (selection != Selection() or json_path):
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
@@ -126,6 +148,9 @@ def check(
     report.print_check(out, run.cells, run.infos)
     if run.written:
         out.print(f"results: {run.written}")
+    if save_failures:
+        out.print(f"saved {run.saved} failing cell{'' if run.saved == 1 else 's'} to {save_failures}",
+                  markup=False, highlight=False)
     if write_xfails:
         count, placeholders = gates.write_xfails(write_xfails, run.cells)
         out.print(f"drafted {count} expected failures in {write_xfails}, {count - placeholders} with the catalog's "
@@ -160,7 +185,7 @@ def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.
 @app.command()
 def bench(
     ctx: typer.Context, target: List[str] = TargetOpt, ops: List[str] = OpsOpt,
-    dtypes: Optional[str] = typer.Option(None, "--dtypes", help="comma-separated dtypes"),
+    dtypes: Optional[str] = DtypesOpt,
     cases_dirs: List[Path] = typer.Option([], "--cases", help="extra bench case folder; repeatable"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the bench file here"),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="mark cells slower than in this bench file"),
@@ -183,10 +208,11 @@ def bench(
     from .bench.report import print_bench
     from .journal import discard, scratch
 
+    if strict_bench and not baseline:
+        raise InputError("--strict-bench: judges a comparison with --baseline BENCH.json, and none was given")
     old = gate.read_baseline(baseline)  # before the run: a bad one costs nothing
     budget = run.Budget(warmup, min_time, max_time, min_samples, spread)
-    selection = Selection(tuple(target), tuple(ops), tuple(d for d in (dtypes or "").split(",") if d),
-                          tuple(cases_dirs))
+    selection = Selection(tuple(target), tuple(ops), _words(dtypes), tuple(cases_dirs))
     chosen = run.plan(selection)  # input errors before the progress bar
     keep = json_path or scratch("bench")  # the finished cells, rewritten as each one finishes
     with _progress() as progress:
@@ -247,7 +273,7 @@ def merge_files(
 @app.command("diff")
 def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
                new: Path = typer.Argument(..., help="the later results file")) -> None:
-    """List the cells whose status changed between two results files."""
+    """List the cells whose status changed between two results files, and those in only one."""
     from . import merge
 
     for line in merge.diff(results.load(old), results.load(new)):
@@ -293,6 +319,11 @@ def _run(selection: Selection, options: RunOptions):
             progress.stop()
             err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
             raise typer.Exit(130)
+
+
+def _words(text: str | None) -> tuple[str, ...]:
+    """A comma-separated flag's items, spaces around them dropped: ``"a, b"`` -> ("a", "b")."""
+    return tuple(word.strip() for word in (text or "").split(",") if word.strip())
 
 
 def _command(ctx: typer.Context) -> str:

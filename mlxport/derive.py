@@ -149,10 +149,10 @@ def attempts(merged, where: Where) -> tuple[tuple[str, int], ...]:
     return tuple((str(target), count) for target, count in declared.items())
 
 
-def work(merged, shapes, params, dtype, node, where: Where):
+def work(merged, shapes, params, dtype, where: Where):
     """The bytes and flops a bench case declares (mlxport/bench/work.py), checked now."""
     try:
         return declare(merged, shapes, params, dtype)
     except ValueError as exc:
         key, message = exc.args
-        raise where.fail(node if key in node else merged, key, message) from None
+        raise where.fail(merged, key, message) from None

@@ -52,6 +52,23 @@ def save(folder: Path, result: CellResult, inputs: list, expected, actual: list 
     return path
 
 
+def stamps(folder: Path | None) -> dict[str, int]:
+    """When each ``.npz`` in ``folder`` was last written (none yet: empty), to count what a run
+    writes there: the files are written by the workers, which report no more than the cell."""
+    if not folder or not folder.is_dir():
+        return {}
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob("*.npz")}
+
+
+def written(folder: Path, before: dict[str, int], cells: list[CellResult]) -> int:
+    """How many of ``cells`` have a file in ``folder`` that is new or rewritten since ``before``."""
+    count = 0
+    for cell in cells:
+        path = folder / file_name(cell.case, cell.target)
+        count += path.is_file() and before.get(path.name) != path.stat().st_mtime_ns
+    return count
+
+
 def _name(dtype: np.dtype) -> str:
     try:
         return dt.name_of(dtype)

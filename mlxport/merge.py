@@ -4,7 +4,6 @@ one matrix. ``diff`` lists the cells whose status changed between two results fi
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from . import __version__
 from .model import CellResult, InputError
@@ -75,14 +74,21 @@ def merge(docs: list[dict], by_host: bool = False) -> dict:
             "summary": summarize(cells)}
 
 
-def diff(old: dict, new: dict) -> list[str]:
-    """One line per cell whose status changed, then a count of cells in only one file."""
+def diff(old: dict, new: dict, limit: int = 40) -> list[str]:
+    """One line per cell whose status changed, one per cell in only one file (``limit`` of each
+    file, then how many more), then the counts."""
     before = {(r["case"], r["target"]): r["status"] for r in old["results"]}
     after = {(r["case"], r["target"]): r["status"] for r in new["results"]}
     lines = [f"{target} {case}: {before[(case, target)]} -> {status}"
              for (case, target), status in after.items()
              if (case, target) in before and before[(case, target)] != status]
-    only = Counter("old" if k in before else "new" for k in set(before) ^ set(after))
-    lines.append(f"{len(lines)} cells changed status; {only['old']} only in the old file, "
-                 f"{only['new']} only in the new one")
+    changed = len(lines)
+    only = {}
+    for name, mine, other in (("old", before, after), ("new", after, before)):
+        only[name] = [f"only in {name}: {target} {case} ({status})"
+                      for (case, target), status in mine.items() if (case, target) not in other]
+        more = len(only[name]) - limit
+        lines += only[name][:limit] + ([f"... and {more} more only in {name}"] if more > 0 else [])
+    lines.append(f"{changed} cells changed status; {len(only['old'])} only in the old file, "
+                 f"{len(only['new'])} only in the new one")
     return lines

@@ -63,12 +63,25 @@ def dtype_list(merged: dict, node, where: Where, key: str = "dtypes") -> list[st
     names = merged.get(key)
     if not isinstance(names, list) or not names:
         raise where.fail(node, key, "a non-empty list of dtypes or groups (all, floats, ...)")
+    try:
+        return expand_dtypes(names)
+    except KeyError as exc:
+        raise where.fail(node, key, f"unknown dtype {exc.args[0]!r}") from None
+
+
+def expand_dtypes(names) -> list[str]:
+    """Dtype names and groups, as a case file or ``--dtypes`` gives them, expanded in order, once
+    each; a KeyError names the first unknown one.
+
+    >>> expand_dtypes(["float32", "floats"])
+    ['float32', 'float16', 'bfloat16', 'float64']
+    """
     out: list[str] = []
     for name in names:
-        group = DTYPE_GROUPS.get(name) or ((name,) if name in dt.NAMES else None)
-        if group is None:
-            raise where.fail(node, key, f"unknown dtype {name!r}")
-        out.extend(d for d in group if d not in out)
+        known = isinstance(name, str) and (name in DTYPE_GROUPS or name in dt.NAMES)
+        if not known:
+            raise KeyError(name)
+        out.extend(d for d in DTYPE_GROUPS.get(name, (name,)) if d not in out)
     return out
 
 

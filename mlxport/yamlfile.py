@@ -1,4 +1,5 @@
-"""``yaml.safe_load`` that remembers where each mapping and key stood, for one-line errors."""
+"""``yaml.safe_load`` that remembers where each mapping and key stood, for one-line errors, and
+``overlay``, which merges such mappings and keeps those places."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ def _located_mapping(loader: _LineLoader, node: yaml.MappingNode):
     mapping.key_lines = {getattr(k, "value", None): k.start_mark.line + 1 for k, _ in node.value}
     yield mapping
     mapping.update(loader.construct_mapping(node))
+
+
+def overlay(*mappings: dict) -> dict:
+    """The mappings merged, a later one's keys winning, each key keeping the line it was
+    written on: a variant over its entry, whose error then names the line of the bad field."""
+    merged = _Located()
+    for mapping in mappings:
+        merged.update(mapping)
+        merged.key_lines = {**merged.key_lines, **getattr(mapping, "key_lines", {})}
+        merged.line = getattr(mapping, "line", 0) or merged.line
+    return merged
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _located_mapping)

@@ -89,6 +89,8 @@ def test_an_unreadable_baseline_is_one_line_and_exit_2(tmp_path, content):
     (("--target", "mlx:nowhere"), "--target mlx:nowhere"),
     (("--cases", "/no/such/folder"), "--cases /no/such/folder"),
     (("--processes", "0"), "--processes"),
+    (("--dtypes", "floats, float8"), "--dtypes: unknown dtype 'float8'"),  # groups and spaces as in check
+    (("--strict-bench",), "--strict-bench: judges a comparison with --baseline"),  # not a gate that cannot fail
 ])
 def test_bench_input_errors_are_one_line_and_exit_2(args, words):
     done = run_cli("bench", "--cases", SMOKE, *args)

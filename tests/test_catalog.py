@@ -54,6 +54,8 @@ BAD = {
                       "    colour: red\n", r"a\.yaml:6: exp: field 'colour': unknown field"),
     "unknown dtype": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float23]\n    shapes: ['(2,)']\n",
                       r"a\.yaml:4: exp: field 'dtypes': unknown dtype 'float23'"),
+    "dtype not a word": ("ops:\n  - op: exp\n    category: u\n    dtypes: [{float32: 1}]\n    shapes: ['(2,)']\n",
+                         r"a\.yaml:4: exp: field 'dtypes': unknown dtype \{'float32': 1\}"),
     "wrong type": ("ops:\n  - op: exp\n    category: u\n    dtypes: float32\n    shapes: ['(2,)']\n",
                    r"a\.yaml:4: exp: field 'dtypes': a non-empty list"),
     "bad shape": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,-1)']\n",
@@ -71,6 +73,16 @@ BAD = {
                    "    inputs: [{domain: [3, 1]}]\n", r"a\.yaml:6: exp: field 'domain': a pair"),
     "bad value class": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
                         "    values: [huge]\n", r"a\.yaml:6: exp: field 'values': a list drawn from"),
+    # an error names the line of the bad field, in the entry or in a variant, not the variant's
+    "entry field under variants": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float23]\n    shapes: ['(2,)']\n"
+                                   "    variants:\n      - name: a\n      - name: b\n",
+                                   r"a\.yaml:4: exp: field 'dtypes': unknown dtype 'float23'"),
+    "variant field": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
+                      "    variants:\n      - name: a\n        shapes: ['(3,)']\n        out: float99\n",
+                      r"a\.yaml:9: exp: field 'out': 'float99' is not a dtype"),
+    "variant tolerance": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
+                          "    variants:\n      - name: a\n\n        tolerance: {rtol: -1}\n",
+                          r"a\.yaml:9: exp: field 'tolerance': \{rtol: x, atol: y\}"),
 }
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import typer
 
 from conftest import read_json, run_cli
+from mlxport import __version__
+from mlxport.cli import app
 
 pytest.importorskip("mlx.core")
 
@@ -89,12 +92,26 @@ def test_dtypes_filter(subset, tmp_path):
     assert {r["dtype"] for r in read_json(out)["results"]} == {"float16"}
 
 
+@pytest.mark.parametrize("dtypes,expected", [
+    ("float16, int32", {"float16", "int32"}),
+    ("floats", {"float16", "float32"}),  # the group as a case file takes it; the subset has no bfloat16
+])
+def test_dtypes_takes_groups_and_spaces(subset, tmp_path, dtypes, expected):
+    out = tmp_path / "r.json"
+    proc = run_cli("check", "--target", "mlx:cpu", "--cases", str(subset), "--ops", "exp" + OURS,
+                   "--dtypes", dtypes, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert {r["dtype"] for r in read_json(out)["results"]} == expected
+
+
 @pytest.mark.parametrize("args,message", [
     (["check", "--frobnicate"], "No such option: --frobnicate"),
     (["check", "--target", "tpu:0"], "--target tpu:0: unknown target"),
     (["check", "--target", "mlx:gpu"], "--target mlx:gpu: unavailable: this MLX build has no GPU backend"),
     (["check", "--ops", "no_such_op*"], "--ops no_such_op*: matches no op or case id"),
     (["check", "--dtypes", "float8"], "--dtypes: unknown dtype 'float8'"),
+    (["check", "--dtypes", "floats, float8"], "unknown dtype 'float8'; known: bool, uint8"),
+    (["check", "--dtypes", "float8"], "groups: all, floats, inexact"),
     (["check", "--cases", "/nonexistent"], "--cases /nonexistent: not a folder"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(args, message):
@@ -137,3 +154,21 @@ def test_devices_survives_a_missing_framework():
     infos = {i["name"]: i for i in json.loads(proc.stdout)}
     assert not infos["mlx:cpu"]["available"] and "mlx is not installed" in infos["mlx:cpu"]["reason"]
     assert infos["numpy:cpu"]["available"]
+
+
+def test_version_prints_the_version_and_exits_0():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout == f"mlxport {__version__}\n", proc.stderr
+
+
+@pytest.mark.parametrize("command", ["", *typer.main.get_command(app).commands])
+def test_dash_h_is_help_on_the_app_and_every_command(command):
+    proc = run_cli(*filter(None, [command, "-h"]))
+    assert proc.returncode == 0, proc.stderr
+    assert f"Usage: mlxport {command}".strip() in proc.stdout and "--help" in proc.stdout
+
+
+def test_a_bare_mlxport_prints_the_help_and_exits_0():
+    proc = run_cli()
+    assert proc.returncode == 0 and "Usage: mlxport" in proc.stdout and "check" in proc.stdout, proc.stderr
+    assert proc.stdout == run_cli("--help").stdout and not proc.stderr

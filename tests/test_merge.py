@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import read_json, run_cli
+from mlxport import merge
 from mlxport.exports import cells_and_infos
 from mlxport.gates import write_xfails
 
@@ -99,6 +100,27 @@ def test_diff_lists_the_cells_whose_status_changed(tmp_path, shards):
     assert proc.returncode == 0
     assert f"mlx:cpu {first['case']}: pass -> crash" in proc.stdout
     assert "1 cells changed status" in proc.stdout
+
+
+def test_diff_lists_the_cells_in_only_one_file(tmp_path, shards):
+    (a, b), full = shards
+    proc = run_cli("diff", str(a), str(full))
+    assert proc.returncode == 0, proc.stderr
+    only = [f"only in new: {r['target']} {r['case']} ({r['status']})" for r in read_json(b)["results"]]
+    assert len(only) > 40, "the second shard should be long enough to be cut short"
+    assert proc.stdout.splitlines() == only[:40] + [
+        f"... and {len(only) - 40} more only in new",
+        f"0 cells changed status; 0 only in the old file, {len(only)} only in the new one"]
+
+
+def test_diff_caps_a_long_list_of_cells_in_only_one_file():
+    def doc(n):
+        return {"results": [{"case": f"exp[{i}]", "target": "mlx:cpu", "status": "pass"} for i in range(n)]}
+
+    lines = merge.diff(doc(50), doc(3), limit=40)
+    assert lines[0] == "only in old: mlx:cpu exp[3] (pass)" and lines[39] == "only in old: mlx:cpu exp[42] (pass)"
+    assert lines[40:] == ["... and 7 more only in old", "0 cells changed status; 47 only in the old file, "
+                          "0 only in the new one"]
 
 
 def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):

@@ -112,6 +112,15 @@ def test_a_corrupt_journal_is_refused_with_its_line(tmp_path, content, message):
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
 
+def test_resuming_a_finished_run_says_it_is_finished(tmp_path):
+    out = tmp_path / "r.json"
+    assert run_cli("check", "--target", "mlx:cpu", "--ops", "add[float32,()x()]", "--json", str(out)).returncode == 0
+    proc = run_cli("check", "--resume", str(out))
+    assert proc.returncode == 2, proc.stderr
+    assert f"--resume {out}: that run is finished, its 1 cells are in {out}; nothing to resume" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_an_alias_bomb_is_refused_before_it_is_walked(case_dir):
     levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
