@@ -11,6 +11,7 @@ from . import failures, journal, results
 from .api import NOT_APPLICABLE
 from .backends import Target, discover
 from .catalog import glob, load_files
+from .attribution import attribute
 from .gates import apply_xfails
 from .journal import journal_path
 from .model import Case, CellResult, InputError, TargetInfo
@@ -188,6 +189,7 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
             raise Interrupted(path, len(done)) from None
         raise
     ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
+    ordered = attribute(ordered)  # a failing cell names the primitives of its graph, and a likely culprit
     written = path if (options.results or options.resume) else None
     doc = results.document(ordered, infos, env)
     if written:

@@ -35,6 +35,7 @@ BaselineOpt = typer.Option(None, "--baseline", help="fail on cells that passed i
 XfailsOpt = typer.Option(None, "--xfails", help="expected failures: TARGET CASE # reason")
 StrictXfailOpt = typer.Option(False, "--strict-xfail", help="an xpass fails the gate")
 OpsOpt = typer.Option([], "--ops", help="shell glob on op names or case ids; repeatable")
+ByOpt = typer.Option("op", "--by", help="rows of the matrix: op, or primitive (the MLX primitives of each cell's graph)")
 DtypesOpt = typer.Option(None, "--dtypes", help=f"comma-separated dtypes or groups ({', '.join(DTYPE_GROUPS)}), "
                          "as in case files, e.g. float16,bfloat16")
 
@@ -136,8 +137,10 @@ def check(
     probe_dtypes: bool = typer.Option(False, "--probe-dtypes", help="also run each op in all 14 dtypes "
                                       "and report false dtype declarations"),
     strict_dtypes: bool = typer.Option(False, "--strict-dtypes", help="a false dtype declaration fails the gate"),
+    by: str = ByOpt,
 ) -> None:
     """Run the catalog on every available target and print the op x target matrix."""
+    _rows(by)
     selection = Selection(tuple(target), tuple(ops), _words(dtypes), tuple(cases_dirs), shard)
     if resume and (selection != Selection() or json_path):
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
@@ -148,7 +151,7 @@ def check(
         out.print(f"shard {run.selection.shard} is empty: the selection has fewer cases than shards; "
                   "nothing to run or gate" + (f"; results: {run.written}" if run.written else ""), highlight=False)
         return
-    report.print_check(out, run.cells, run.infos)
+    report.print_check(out, run.cells, run.infos, by)
     if run.written:
         out.print(f"results: {run.written}")
     if save_failures:
@@ -163,7 +166,8 @@ def check(
     doc = run.doc
     if probe_dtypes:
         doc, verdict = _probe(selection, jobs, timeout, run, verdict, strict_dtypes)
-    _finish(doc, verdict, asked.any or (probe_dtypes and strict_dtypes), (junit, markdown, svg, html), strict_xfail)
+    _finish(doc, verdict, asked.any or (probe_dtypes and strict_dtypes), (junit, markdown, svg, html), strict_xfail,
+            by)
 
 
 def _probe(selection: Selection, jobs: int, timeout: float, run, verdict: gates.Verdict, strict: bool):
@@ -254,10 +258,12 @@ def merge_files(
     junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
     svg: Optional[Path] = SvgOpt, html: Optional[Path] = HtmlOpt,
     by_host: bool = typer.Option(False, "--by-host", help="one column per target and host, not per kind of device"),
+    by: str = ByOpt,
 ) -> None:
     """Merge results files into one matrix: one column per target and kind of device."""
     from . import exports, merge
 
+    _rows(by)
     docs = [results.load(f) for f in files]
     known = _known_targets() | {r["target"].partition("@")[0] for d in docs for r in d["results"]}
     asked = gates.read_inputs(min_coverage, baseline, xfails, known)
@@ -265,12 +271,12 @@ def merge_files(
     cells, infos = exports.cells_and_infos(doc)
     cells, stale = gates.apply_xfails(cells, list(asked.xfails))
     doc = {**doc, "results": [c.to_json() for c in cells], "summary": results.summarize(cells)}
-    report.print_check(out, cells, infos)
+    report.print_check(out, cells, infos, by)
     if json_path:
         results.write(json_path, doc)
         out.print(f"merged results: {json_path}")
     verdict = gates.judge(cells, asked, stale, strict_xfail)
-    _finish(doc, verdict, asked.any, (junit, markdown, svg, html), strict_xfail)
+    _finish(doc, verdict, asked.any, (junit, markdown, svg, html), strict_xfail, by)
 
 
 @app.command("diff")
@@ -283,13 +289,13 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict_xfail: bool) -> None:
+def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict_xfail: bool, by: str = "op") -> None:
     """Write the asked-for reports, print the gates' verdict; a failed gate exits 1."""
     from . import exports
 
     verdict = verdict if gated else gates.Verdict(())
     lines = verdict.lines
-    writers = (lambda d: exports.junit(d, strict_xfail, verdict), lambda d: exports.markdown(d, lines), exports.svg,
+    writers = (lambda d: exports.junit(d, strict_xfail, verdict), lambda d: exports.markdown(d, lines, by), exports.svg,
                exports.html)
     for path, write in zip(paths, writers):
         if path:
@@ -299,6 +305,12 @@ def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     if verdict.failed:
         raise typer.Exit(1)
+
+
+def _rows(by: str) -> None:
+    """``--by``: a usage error unless it names a kind of row the matrix has."""
+    if by not in report.BY:
+        raise InputError(f"--by {by}: expected one of {', '.join(report.BY)}")
 
 
 def _known_targets() -> set[str]:

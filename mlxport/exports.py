@@ -13,8 +13,8 @@ from typing import Sequence
 from rich.console import Console
 
 from .model import CellResult, Status, TargetInfo, rerun_command
-from .report import (GLYPHS, LEGEND, SUMMARY_COLUMNS, cell_text, counts_by_cell, explained, matrix, summary_rows,
-                     summary_table, unexplained)
+from .report import (GLYPHS, LEGEND, SUMMARY_COLUMNS, cell_text, counts_by_cell, explained, matrix, matrix_columns,
+                     porting_debt, rows_of, summary_rows, summary_table, unexplained)
 
 FAILURES = (Status.MISMATCH,)  # and an xpass under --strict-xfail
 ERRORS = (Status.ERROR, Status.CRASH, Status.TIMEOUT, Status.UNSUPPORTED)
@@ -97,15 +97,16 @@ def _testcase(suite: ET.Element, cell: CellResult, failing: tuple[Status, ...]) 
     element.text = "\n".join(lines)
 
 
-def markdown(doc: dict, gate_lines: Sequence[str] = ()) -> str:
-    """A GitHub-flavoured summary: coverage per target, gate verdicts, the op x target matrix,
-    and the unexplained non-passing cells in a collapsed list."""
+def markdown(doc: dict, gate_lines: Sequence[str] = (), by: str = "op") -> str:
+    """A GitHub-flavoured summary: coverage per target, gate verdicts, the op (or primitive) x
+    target matrix, porting debt by primitive, and the non-passing cells in collapsed lists."""
     cells, infos = cells_and_infos(doc)
-    infos = [i for i in infos if i.name in {c.target for c in cells}]
     out = ["## mlxport check", ""] + _coverage_rows(cells) + [""]
     if gate_lines:
         out += [f"- {_md(line)}" for line in gate_lines] + [""]
-    out += _matrix_rows(cells, infos) + ["", f"<sub>{LEGEND}</sub>", ""]
+    out += _matrix_rows(cells, infos, by) + ["", f"<sub>{LEGEND}</sub>", ""]
+    if by == "primitive":
+        out += [f"- {_md(line)}" for line in porting_debt(cells, by)] + [""]
     out += _details(cells) + _reasons(cells)
     return "\n".join(out).rstrip() + "\n"
 
@@ -118,12 +119,13 @@ def _coverage_rows(cells: list[CellResult]) -> list[str]:
     return rows
 
 
-def _matrix_rows(cells: list[CellResult], infos: list[TargetInfo]) -> list[str]:
-    by_cell = counts_by_cell(cells)
-    rows = ["| op | " + " | ".join(_md(i.name) for i in infos) + " |", "|---" * (len(infos) + 1) + "|"]
-    for op in sorted({c.op for c in cells}):
-        texts = [cell_text(by_cell.get((op, i.name), Counter())).plain for i in infos]
-        rows.append(f"| {_md(op)} | " + " | ".join(texts) + " |")
+def _matrix_rows(cells: list[CellResult], infos: list[TargetInfo], by: str = "op") -> list[str]:
+    by_cell = counts_by_cell(cells, by)
+    infos = matrix_columns(cells, infos, by)
+    rows = [f"| {by} | " + " | ".join(_md(i.name) for i in infos) + " |", "|---" * (len(infos) + 1) + "|"]
+    for row in sorted({row for c in cells for row in rows_of(c, by)}):
+        texts = [cell_text(by_cell.get((row, i.name), Counter())).plain for i in infos]
+        rows.append(f"| {_md(row)} | " + " | ".join(texts) + " |")
     return rows
 
 

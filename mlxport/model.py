@@ -174,6 +174,7 @@ class CellResult:
     p99_ulp: int | None = None
     reproduce: str | None = None  # the command that reruns just this cell, when it did not pass
     xfail: str | None = None  # the reason of the --xfails entry that lists an xfail or xpass cell
+    primitives: tuple[str, ...] | None = None  # MLX's names of the primitives in its graph (MLX targets)
 
     def to_json(self) -> dict:
         return {**self.__dict__, "status": self.status.value}
@@ -183,4 +184,6 @@ class CellResult:
         """The inverse of :meth:`to_json`, ignoring fields a newer schema added; raises
         KeyError, TypeError or ValueError on bad data."""
         known = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
+        if known.get("primitives") is not None:
+            known["primitives"] = tuple(known["primitives"])
         return cls(**{**known, "status": Status(record["status"])})

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from . import attribution
 from .model import CellResult, Status, TargetInfo
 from .results import summarize
 
@@ -37,23 +38,40 @@ def cell_text(counts: Counter) -> Text:
     return text
 
 
-def counts_by_cell(cells: list[CellResult]) -> dict[tuple[str, str], Counter]:
-    """The status counts of each (op, target) cell of the matrix."""
+BY = ("op", "primitive")  # the rows of the matrix: the catalog's ops, or MLX's primitives
+
+
+def rows_of(cell: CellResult, by: str = "op") -> tuple[str, ...]:
+    """The rows a cell counts in: its op; or each primitive of its graph (none off MLX)."""
+    return (cell.op,) if by == "op" else cell.primitives or ()
+
+
+def counts_by_cell(cells: list[CellResult], by: str = "op") -> dict[tuple[str, str], Counter]:
+    """The status counts of each (row, target) cell of the matrix."""
     by_cell: dict[tuple[str, str], Counter] = {}
     for c in cells:
-        by_cell.setdefault((c.op, c.target), Counter())[c.status] += 1
+        for row in rows_of(c, by):
+            by_cell.setdefault((row, c.target), Counter())[c.status] += 1
     return by_cell
 
 
-def matrix(results: list[CellResult], infos: list[TargetInfo]) -> Table:
-    """A row per op, a column per target (headed by its device's real name)."""
-    by_cell = counts_by_cell(results)
-    table = Table(title="mlxport check")
-    table.add_column("op", style="bold")
-    for info in infos:
+def matrix_columns(results: list[CellResult], infos: list[TargetInfo], by: str = "op") -> list[TargetInfo]:
+    """The targets with cells in the matrix (by primitive: those whose cells recorded them)."""
+    ran = {r.target for r in results if rows_of(r, by)}
+    return [i for i in infos if i.name in ran]
+
+
+def matrix(results: list[CellResult], infos: list[TargetInfo], by: str = "op") -> Table:
+    """A row per op (or per primitive: the cells whose graph has it), a column per target
+    (headed by its device's real name)."""
+    by_cell = counts_by_cell(results, by)
+    table = Table(title="mlxport check" + (", by primitive" if by == "primitive" else ""))
+    table.add_column(by, style="bold")
+    columns = matrix_columns(results, infos, by)
+    for info in columns:
         table.add_column(f"{info.name}\n{info.device_name or ''}".rstrip())
-    for op in sorted({r.op for r in results}):
-        table.add_row(op, *[cell_text(by_cell.get((op, i.name), Counter())) for i in infos])
+    for row in sorted({row for r in results for row in rows_of(r, by)}):
+        table.add_row(row, *[cell_text(by_cell.get((row, i.name), Counter())) for i in columns])
     return table
 
 
@@ -87,13 +105,23 @@ def summary_table(results: list[CellResult]) -> Table:
     return table
 
 
-def porting_debt(results: list[CellResult]) -> list[str]:
-    """Per target, the ops with unsupported cells: what still needs porting."""
+def porting_debt(results: list[CellResult], by: str = "op") -> list[str]:
+    """Per target, the ops with unsupported cells: what still needs porting. By primitive: the
+    primitives of those cells that pass in no other cell of the target in the cell's dtype (all
+    of the cell's primitives where each passes somewhere), with their counts of cells."""
+    passed = attribution.passing(results)
     debt: dict[str, Counter] = {}
+    cells: Counter = Counter()
     for r in results:
         if r.status is Status.UNSUPPORTED:
-            debt.setdefault(r.target, Counter())[r.op] += 1
-    return [f"porting debt {t}: {sum(c.values())} cells in {len(c)} ops: {', '.join(sorted(c))}"
+            cells[r.target] += 1
+            rows = (r.op,) if by == "op" else attribution.suspects(r, passed) or r.primitives or ("(no graph)",)
+            debt.setdefault(r.target, Counter()).update(rows)
+    if by == "op":
+        return [f"porting debt {t}: {cells[t]} cells in {len(c)} ops: {', '.join(sorted(c))}"
+                for t, c in debt.items()] or ["porting debt: none"]
+    return [f"porting debt {t}: {cells[t]} cells; by primitive: "
+            + ", ".join(f"{p} ({n})" for p, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
             for t, c in debt.items()] or ["porting debt: none"]
 
 
@@ -153,15 +181,14 @@ def _failure(r: CellResult) -> Text:
     return line
 
 
-def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo]) -> None:
-    """The whole report of ``mlxport check``."""
-    ran = {r.target for r in results}
-    console.print(matrix(results, [i for i in infos if i.name in ran]))
+def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo], by: str = "op") -> None:
+    """The whole report of ``mlxport check``: the matrix by op or by primitive."""
+    console.print(matrix(results, infos, by))
     console.print(LEGEND, style="dim", highlight=False)
     for line in failures(results):
         console.print(line, soft_wrap=True)
     console.print(summary_table(results))
-    for line in porting_debt(results):
+    for line in porting_debt(results, by):
         console.print(line, soft_wrap=True, highlight=False)
 
 
