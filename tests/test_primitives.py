@@ -4,6 +4,7 @@ class; every class is reached on mlx:cpu by the catalog or has a reason; list --
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 from mlxport import primitives as P
 from mlxport.check import Selection, builtin_cases, case_files, select_cases
 from mlxport.model import InputError
+
+from conftest import run_cli
 
 mx = pytest.importorskip("mlx.core")
 
@@ -174,3 +177,16 @@ def test_a_name_belongs_to_one_class(tmp_path):
         P.load_names(path)
     assert set(P.load_names(builtin_cases() / P.NAMES)) <= set(P.classes())
 
+
+def test_list_primitives_reads_the_library_and_shows_the_reasons(tmp_path):
+    done = run_cli("list", "--primitives", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert set(rows) == set(P.classes())
+    assert rows["Scan"]["names"][0] == "CumSum" and rows["Add"] == {"name": "Add", "names": ["Add"], "unreachable": {}}
+    assert set(rows["RMSNorm"]["unreachable"]) == {CPU} and set(rows["Send"]["unreachable"]) == {"*"}
+    (tmp_path / P.UNREACHABLE).write_text("unreachable:\n  NoSuchPrimitive: a typo\n")
+    done = run_cli("list", "--primitives", "--cases", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"\d+ primitive classes in MLX [\d.]+ \(libmlx\.\w+\), \d+ with a reason", done.stdout)
+    assert "primitive entry NoSuchPrimitive: not a primitive class of MLX" in done.stdout
