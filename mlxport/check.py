@@ -16,6 +16,7 @@ from .gates import apply_xfails
 from .journal import journal_path
 from .model import Case, CellResult, InputError, TargetInfo
 from .pool import run_isolated
+from .primitives import NAMES, UNREACHABLE
 from .runner import prepare_environment
 from .schema import DTYPE_GROUPS, expand_dtypes
 
@@ -54,7 +55,7 @@ def case_files(extra: tuple[Path, ...], base: Path | None = None) -> list[Path]:
         if not folder.is_dir():
             raise InputError(f"--cases {folder}: not a folder")
         files += sorted(folder.glob("*.yaml"))
-    return [f for f in files if f.name not in (NOT_APPLICABLE, "dtype-limits.yaml")]
+    return [f for f in files if f.name not in (NOT_APPLICABLE, "dtype-limits.yaml", NAMES, UNREACHABLE)]
 
 
 def select_cases(selection: Selection, files: list[Path] | None = None) -> list[Case]:

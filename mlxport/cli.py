@@ -72,8 +72,12 @@ def devices(as_json: bool = typer.Option(False, "--json", help="print JSON")) ->
 def list_ops(ops: List[str] = OpsOpt, as_json: bool = typer.Option(False, "--json", help="print JSON"),
              cases_dirs: List[Path] = typer.Option([], "--cases", help="extra case folder"),
              uncovered: bool = typer.Option(False, "--uncovered", help="MLX functions with no case and no "
-                                                                       "not-applicable entry")) -> None:
+                                                                       "not-applicable entry"),
+             primitives: bool = typer.Option(False, "--primitives", help="the primitive classes of the installed "
+                                             "MLX, the names they take in a graph, why no case reaches some")) -> None:
     """The catalog: op, category, dtypes, number of cases."""
+    if primitives:
+        return _print_primitives(cases_dirs, as_json)
     cases = select_cases(Selection(ops=tuple(ops), case_dirs=tuple(cases_dirs)))
     if uncovered:
         return _print_uncovered({c.op for c in cases}, cases_dirs, as_json)
@@ -114,6 +118,33 @@ def _print_uncovered(ops: set[str], cases_dirs: List[Path], as_json: bool) -> No
                   markup=False, highlight=False)
     for name in found.both:
         out.print(f"not-applicable entry {name} has cases too", markup=False, highlight=False)
+
+
+def _print_primitives(cases_dirs: List[Path], as_json: bool) -> None:
+    """Every primitive class of the installed MLX, read from its library, with its names and the
+    reasons no case reaches it."""
+    from . import primitives
+    from .check import builtin_cases
+
+    folders = [builtin_cases(), *cases_dirs]
+    rows = primitives.listing(folders)
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    import mlx.core as mx
+
+    reasoned = sum(bool(r["unreachable"]) for r in rows)
+    table = Table(title=f"{len(rows)} primitive classes in MLX {mx.__version__} ({primitives.library().name}), "
+                        f"{reasoned} with a reason no case reaches them")
+    for col in ("primitive", "names in a graph", "unreachable"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        why = "; ".join(text if where == "*" else f"{where}: {text}" for where, text in r["unreachable"].items())
+        table.add_row(r["name"], ", ".join(r["names"]) if r["names"] != [r["name"]] else "", why)
+    out.print(table)
+    for name in primitives.stale(folders):
+        out.print(f"primitive entry {name}: not a primitive class of MLX {mx.__version__} (stale, or newer than "
+                  "this release)", markup=False, highlight=False)
 
 
 @app.command()

@@ -23,7 +23,7 @@ def rng():
 def test_registered():
     for op in ("topk", "put_along_axis", "slice_update", "flatten", "unflatten", "as_strided",
                "full", "astype", "at.add", "at.subtract", "at.multiply", "at.divide",
-               "at.maximum", "at.minimum"):
+               "at.maximum", "at.minimum", "setitem"):
         assert lookup(op) is not None and lookup(op).__module__ == S.__name__
     for op in ("norm", "solve_triangular", "tri_inv", "cholesky_inv", "lu", "lu_factor"):
         assert lookup(f"linalg.{op}") is getattr(L, op)
@@ -106,6 +106,21 @@ def test_slice_update_loop(rng):
     for i, j, k in itertools.product(range(2), range(3), range(2)):
         want[1 + i, 2 + j, k] = u[i, j, k]
     np.testing.assert_array_equal(got, want)
+
+
+def test_setitem_fills_the_true_places_in_row_major_order(rng):
+    a, mask = rng.standard_normal((4, 5)), rng.random((4, 5)) < 0.5
+    values, want, taken = rng.standard_normal(20), a.copy(), 0
+    for i, j in itertools.product(range(4), range(5)):  # one value per place: the True ones take the first
+        if mask[i, j]:
+            want[i, j], taken = values[taken], taken + 1
+    np.testing.assert_array_equal(S.setitem(a, mask, values), want)
+    np.testing.assert_array_equal(S.setitem(a, mask, values[:taken]), want)  # numpy's own: one per True place
+    rows = np.array([True, False, True, False])
+    want = a.copy()
+    want[0], want[2] = values[:5], values[:5]  # one row, broadcast to every selected row
+    np.testing.assert_array_equal(S.setitem(a, rows, values[:5]), want)
+    assert (S.setitem(a, mask, np.float64(7.0))[mask] == 7).all() and (a[mask] != 7).all()  # a copy
 
 
 # --- shape --------------------------------------------------------------------------------

@@ -32,8 +32,17 @@ def _at(method: str) -> Callable:
     return scatter
 
 
+def _setitem(a, index, values):
+    """``a[index] = values`` (with a boolean mask, MLX's only way to its MaskedScatter), on a new
+    handle of ``a``: the caller's array stays as it was."""
+    out = a[...]
+    out[index] = values
+    return out
+
+
 # Ops that MLX exposes as methods rather than functions.
-METHODS = {f"at.{m}": _at(m) for m in ("add", "subtract", "multiply", "divide", "maximum", "minimum")}
+METHODS = {**{f"at.{m}": _at(m) for m in ("add", "subtract", "multiply", "divide", "maximum", "minimum")},
+           "setitem": _setitem}
 
 
 class MLXTarget(Target):

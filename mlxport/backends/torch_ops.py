@@ -171,7 +171,7 @@ def ops(torch) -> dict[str, Callable]:
         "at.multiply": _scatter("prod"),
         "at.divide": _scatter("prod", torch.reciprocal),  # MLX multiplies by 1 / values
         "at.maximum": _scatter("amax"), "at.minimum": _scatter("amin"),
-        "slice_update": _slice_update,
+        "slice_update": _slice_update, "setitem": _setitem(torch),
         "linalg.svd": lambda a, compute_uv=True: torch.linalg.svd(a) if compute_uv else torch.linalg.svdvals(a),
         "linalg.cholesky_inv": lambda a, upper=False: torch.cholesky_inverse(a, upper=upper),
         "linalg.tri_inv": lambda a, upper=False: torch.linalg.solve_triangular(
@@ -273,6 +273,19 @@ def _slice_update(a, update, start_indices, axes):
         window[axis] = slice(start, start + update.shape[axis])
     out[tuple(window)] = update
     return out
+
+
+def _setitem(torch):
+    def setitem(a, index, values):
+        """``a[index] = values`` on a copy; values with one row per place of a boolean mask fill its
+        True places with their first rows, as MLX's MaskedScatter (and torch's masked_scatter)."""
+        out = a.clone()
+        if index.dtype == torch.bool and values.ndim == a.ndim - index.ndim + 1 and len(values) == index.numel():
+            values = values[: int(index.sum())]
+        out[index] = values.to(a.dtype)
+        return out
+
+    return setitem
 
 
 def _pad(torch):

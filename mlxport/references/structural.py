@@ -74,6 +74,18 @@ def slice_update(a, update, start_indices, axes):
     return out
 
 
+@reference("setitem")
+def setitem(a, index, values):
+    """``a[index] = values`` on a copy of ``a``: a boolean mask fills its True places in row-major
+    order. Values with one row per place of the mask (MLX's MaskedScatter, as torch's
+    masked_scatter) fill the True places with their first rows, which numpy's assignment refuses."""
+    out = a.copy()
+    if index.dtype == np.bool_ and values.ndim == a.ndim - index.ndim + 1 and len(values) == index.size:
+        values = values[: int(index.sum())]
+    out[index] = values
+    return out
+
+
 @reference("flatten")
 def flatten(a, start_axis=0, end_axis=-1):
     """Merge the axes ``start_axis..end_axis`` (inclusive) into one; a 0-d array becomes (1,)."""
