@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dtypes as dt
-from . import failures, journal, results
+from . import failures, journal, primitives, results
 from .api import NOT_APPLICABLE
 from .backends import Target, discover
 from .catalog import glob, load_files
@@ -193,6 +193,9 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     ordered = attribute(ordered)  # a failing cell names the primitives of its graph, and a likely culprit
     written = path if (options.results or options.resume) else None
     doc = results.document(ordered, infos, env)
+    if any(c.primitives for c in ordered):  # MLX targets ran: which primitives of the build no cell reached
+        folders = [builtin_cases(), *selection.case_dirs]
+        doc["unreached_primitives"] = primitives.unreached_by_target(ordered, folders)
     if written:
         results.write(written, doc)
     record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind

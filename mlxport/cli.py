@@ -183,6 +183,9 @@ def check(
                   "nothing to run or gate" + (f"; results: {run.written}" if run.written else ""), highlight=False)
         return
     report.print_check(out, run.cells, run.infos, by)
+    if by == "primitive":
+        for line in report.unreached_lines(run.doc.get("unreached_primitives", {})):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     if run.written:
         out.print(f"results: {run.written}")
     if save_failures:

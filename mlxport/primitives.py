@@ -167,6 +167,14 @@ def unreached(cells, target_name: str, known: Iterable[str] | None = None) -> li
     return [cls for cls in (classes() if known is None else known) if cls not in hit]
 
 
+def unreached_by_target(cells, folders: Iterable[Path]) -> dict[str, dict[str, str | None]]:
+    """For each target whose cells recorded primitives (MLX's), the classes of the build that no
+    cell reached, each with the reason the data files give for it on that target, or None."""
+    reasons = unreachable(folders)
+    ran = dict.fromkeys(c.target for c in cells if c.primitives)
+    return {t: {cls: reason(reasons, cls, t) for cls in unreached(cells, t)} for t in ran}
+
+
 def graph(outputs, given=()) -> tuple[str, ...]:
     """The names of the primitives in the unevaluated graph of ``outputs`` (MLX arrays), as
     ``mx.export_to_dot`` writes them, less those in the graphs of ``given`` (the call's inputs)."""

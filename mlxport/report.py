@@ -192,6 +192,17 @@ def print_check(console: Console, results: list[CellResult], infos: list[TargetI
         console.print(line, soft_wrap=True, highlight=False)
 
 
+def unreached_lines(unreached: dict[str, dict[str, str | None]]) -> list[str]:
+    """Per target, the primitive classes no cell reached: those without a reason by name (what
+    the catalog should reach), and how many have one (``mlxport list --primitives`` says why)."""
+    lines = []
+    for target, found in unreached.items():
+        bare = sorted(cls for cls, why in found.items() if why is None)
+        lines.append(f"unreached primitives {target}: {len(found)} classes, {len(found) - len(bare)} with a reason "
+                     f"(mlxport list --primitives)" + (f"; without one: {', '.join(bare)}" if bare else ""))
+    return lines
+
+
 def devices_table(infos: list[TargetInfo]) -> Table:
     """``mlxport devices``: every known target and whether it can run here."""
     table = Table(title="targets")
