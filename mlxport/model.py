@@ -174,16 +174,19 @@ class CellResult:
     p99_ulp: int | None = None
     reproduce: str | None = None  # the command that reruns just this cell, when it did not pass
     xfail: str | None = None  # the reason of the --xfails entry that lists an xfail or xpass cell
-    primitives: tuple[str, ...] | None = None  # MLX's names of the primitives in its graph (MLX targets)
+    # The sorted names of the MLX primitives in the graph of its outputs; None off MLX, for a
+    # skip, and for a call that raised before any graph existed.
+    primitives: tuple[str, ...] | None = None
 
     def to_json(self) -> dict:
-        return {**self.__dict__, "status": self.status.value}
+        primitives = None if self.primitives is None else list(self.primitives)
+        return {**self.__dict__, "status": self.status.value, "primitives": primitives}
 
     @classmethod
     def from_json(cls, record: dict) -> "CellResult":
         """The inverse of :meth:`to_json`, ignoring fields a newer schema added; raises
         KeyError, TypeError or ValueError on bad data."""
         known = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
-        if known.get("primitives") is not None:
-            known["primitives"] = tuple(known["primitives"])
-        return cls(**{**known, "status": Status(record["status"])})
+        primitives = known.get("primitives")
+        return cls(**{**known, "status": Status(record["status"]),
+                      "primitives": None if primitives is None else tuple(primitives)})

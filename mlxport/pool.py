@@ -29,7 +29,7 @@ from .catalog import glob as match_target
 from .limits import Limit, Limits
 from .model import Case, CellResult, Status
 from .runner import CORRECTNESS_ENV, known_reason, reproduce
-from .worker import READY, REFUSED, Start
+from .worker import NOTE, READY, REFUSED, Start
 
 Cell = tuple[Case, Target]
 
@@ -58,6 +58,7 @@ class _Worker:
     sent: str | None = None  # the id of the last case sent
     broken: bool = False  # a send failed: it is dead, and takes no more cells
     alone: bool = False  # started for one cell of a case with ``attempts``; it leaves after it
+    noted: dict = field(default_factory=dict)  # index -> the fields its cell noted before it ended
 
 
 @dataclass
@@ -204,13 +205,15 @@ class Pool:
             yield from self._finished(worker, result, pending, lost=True)
 
     def _answer(self, worker: _Worker, message, pending: dict[str, deque]) -> Iterator[tuple[int, CellResult]]:
-        """Act on one message of a worker: READY, REFUSED, or a finished cell."""
+        """Act on one message of a worker: READY, REFUSED, a cell's note, or a finished cell."""
         if message == READY:
             worker.ready = True
             self._arm(worker)
         elif message[0] == REFUSED:  # it ran nothing: its cells go back to the queue
             processes.refuse(message[1])
             self._replace(worker, pending)
+        elif message[1] == NOTE:  # kept until the cell ends, however it ends
+            worker.noted.setdefault(message[0], {}).update(message[2])
         else:
             yield from self._finished(worker, message[1], pending, lost=message[2])
 
@@ -218,6 +221,7 @@ class Pool:
         """The worker's first cell ended with ``result``: learn from it, yield it (or try it
         again, for a case with attempts left), and replace the worker if it is lost."""
         index, (case, target) = worker.cells.popleft()
+        result = _with(result, worker.noted.pop(index, {}))
         if worker.ready:
             self.limits.record(case, target.name, result.status, time.monotonic() - worker.started)
         attempts = _attempts(case, target)
@@ -259,6 +263,12 @@ def _attempts(case: Case, target: Target) -> int:
     """How many new processes a cell runs in, alone, before it counts as passing (its case's
     ``attempts``); 0 where the case declares none: it shares a worker with other cells."""
     return next((n for glob, n in case.attempts if match_target(glob, target.name)), 0)
+
+
+def _with(result, noted: dict):
+    """``result`` with the fields its cell noted, those its type has (a bench Timing has none)."""
+    fields = {k: v for k, v in noted.items() if k in getattr(result, "__dataclass_fields__", {})}
+    return dataclasses.replace(result, **fields) if fields else result
 
 
 def _died(case: Case, target: Target, process) -> CellResult:

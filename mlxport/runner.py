@@ -6,7 +6,7 @@ import os
 import shlex
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -52,17 +52,29 @@ def golden(case: Case, inputs: list[Input]) -> tuple | Exception:
         return exc
 
 
-def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Path | None = None) -> CellResult:
+def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Path | None = None,
+             note: Callable[[dict], None] | None = None) -> CellResult:
     """One case on one target: skip, unsupported, error, or compared with the golden. With
-    ``save``, a cell that ran and did not pass leaves its arrays there (``failures.save``)."""
+    ``save``, a cell that ran and did not pass leaves its arrays there (``failures.save``).
+
+    Fields of the result known before the cell ends (its ``primitives``, taken before the
+    outputs are evaluated) are recorded as they come, and each is also passed to ``note``: the
+    worker sends them ahead, so that a cell whose evaluation kills the process still has them."""
     start = time.perf_counter()
-    outcome, actual = _outcome(target, case, inputs, expected)
+    noted: dict[str, Any] = {}
+
+    def record(**fields) -> None:
+        noted.update(fields)
+        if note is not None:
+            note(fields)
+
+    outcome, actual = _outcome(target, case, inputs, expected, record)
     known = known_reason(case, target, outcome.status)
     result = CellResult(
         case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
         message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
         max_ulp=outcome.max_ulp, known=known, seconds=round(time.perf_counter() - start, 6),
-        p99_ulp=outcome.p99_ulp, reproduce=reproduce(case, target.name, outcome.status),
+        p99_ulp=outcome.p99_ulp, reproduce=reproduce(case, target.name, outcome.status), **noted,
     )
     if save and result.reproduce and not isinstance(expected, Exception):
         failures.save(save, result, inputs, expected, actual)
@@ -110,14 +122,14 @@ def failed(target: Target, case: Case, exc: BaseException) -> Outcome:
     return Outcome(target.classify(exc), f"[{case.op}] {type(exc).__name__}: {one_line(exc)}")
 
 
-def _outcome(target: Target, case: Case, inputs: list[Input], expected) -> tuple[Outcome, list | None]:
-    """The cell's outcome, and its outputs when it ran."""
+def _outcome(target: Target, case: Case, inputs: list[Input], expected, record) -> tuple[Outcome, list | None]:
+    """The cell's outcome, and its outputs when it ran; ``record(primitives=...)`` hears its graph."""
     if (outcome := blocked(target, case, expected)) is not None:
         return outcome, None
     fn = target.function(case.op)
     try:
         with target.session():
-            actual = _call(target, fn, case, inputs, case.repeat)
+            actual = _call(target, fn, case, inputs, case.repeat, record)
     except Exception as exc:
         return failed(target, case, exc), None
     return judge(target, fn, case, inputs, expected, actual), actual
@@ -144,11 +156,18 @@ def _precise(target: Target, fn, case: Case, inputs: list[Input]) -> list[np.nda
         return None
 
 
-def _call(target: Target, fn, case: Case, inputs: list[Input], repeat: int = 1) -> list[np.ndarray]:
+def _call(target: Target, fn, case: Case, inputs: list[Input], repeat: int = 1,
+          record: Callable[..., None] | None = None) -> list[np.ndarray]:
     """Run the cell's call ``repeat`` times (its inputs made anew each time), wait for it, and
-    bring the last call's outputs back to numpy."""
-    for _ in range(repeat):
-        outputs = bind(target, fn, case, inputs)()
+    bring the last call's outputs back to numpy. With ``record``, the graph of the first call is
+    recorded between building its outputs and evaluating them."""
+    for n in range(repeat):
+        args, kwargs = _target_arguments(target, case, inputs)
+        outputs = _as_tuple(fn(*args, **kwargs))
+        if n == 0 and record is not None:  # still lazy: the graph holds what the call needs
+            primitives = target.graph(outputs, _passed(args, kwargs))
+            if primitives is not None:
+                record(primitives=primitives)
         target.sync(outputs)
     return [target.to_numpy(o) for o in outputs]
 
@@ -156,8 +175,13 @@ def _call(target: Target, fn, case: Case, inputs: list[Input], repeat: int = 1) 
 def bind(target: Target, fn, case: Case, inputs: list[Input]):
     """The call of a cell with its arguments made once: ``call() -> tuple of outputs``. Call it
     inside ``target.session()``; it does not sync (the harness times that)."""
-    args, kwargs = _arguments(case, inputs, lambda i: target.view(target.asarray(i.base), i.view), target.param)
+    args, kwargs = _target_arguments(target, case, inputs)
     return lambda: _as_tuple(fn(*args, **kwargs))
+
+
+def _target_arguments(target: Target, case: Case, inputs: list[Input]) -> tuple[list, dict[str, Any]]:
+    """The call's arguments as ``target``'s arrays (views made by the framework) and params."""
+    return _arguments(case, inputs, lambda i: target.view(target.asarray(i.base), i.view), target.param)
 
 
 def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:
@@ -169,6 +193,11 @@ def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dic
     kwargs = {i.name: array(i) for i in inputs if i.name}
     kwargs.update({k: param(k, v) for k, v in case.params.items() if k not in order})
     return args, kwargs
+
+
+def _passed(args: list, kwargs: dict[str, Any]) -> list:
+    """Every argument of a call, a packed list of arrays unpacked."""
+    return [a for v in (*args, *kwargs.values()) for a in (v if isinstance(v, list) else [v])]
 
 
 def _as_tuple(out) -> tuple:

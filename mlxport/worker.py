@@ -2,9 +2,13 @@
 last case's inputs and golden (cells arrive case by case).
 
 What a worker says to the pool, in order: ``READY`` once its targets are loaded (or ``(REFUSED,
-why)`` when it must not run at all), then ``(index, result, lost)`` per cell. ``lost`` is True
-when the cell left the device unable to compute: the worker's canary failed after it. The result
-is then a ``crash`` that says so, and the worker exits so that the pool starts a fresh one.
+why)`` when it must not run at all), then per cell any number of ``(index, NOTE, fields)`` and
+one ``(index, result, lost)``. A note carries fields of the cell's result as soon as they are
+known (its primitives, before its outputs are evaluated); the pool puts them on whatever result
+the cell gets, the ``crash`` or ``timeout`` it makes when the worker dies or is killed included.
+``lost`` is True when the cell left the device unable to compute: the worker's canary failed
+after it. The result is then a ``crash`` that says so, and the worker exits so that the pool
+starts a fresh one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .runner import golden, run_cell
 
 READY = "ready"  # a worker's first message to the pool
 REFUSED = "refused"  # ... or this, with a reason, when it was forked from a process holding a GPU
+NOTE = "note"  # (index, NOTE, fields): fields of a cell's result, sent before the cell ends
 # A cell that ended so may have broken the device; one that passed or was skipped did not.
 SUSPECT = (Status.ERROR, Status.UNSUPPORTED, Status.MISMATCH)
 
@@ -53,11 +58,13 @@ def load_targets(specs) -> dict[str, Target]:
 
 def main(conn, start: Start, save: Path | None = None) -> None:
     """Serve cells until the pool closes the pipe; ``save`` is --save-failures' folder."""
-    serve_cells(conn, start, lambda target, case, inputs, expected: run_cell(target, case, inputs, expected, save))
+    serve_cells(conn, start, lambda target, case, inputs, expected, note:
+                run_cell(target, case, inputs, expected, save, note))
 
 
 def serve_cells(conn, start: Start, run) -> None:
-    """Answer each cell the pool sends with ``run(target, case, inputs, golden)``."""
+    """Answer each cell the pool sends with ``run(target, case, inputs, golden, note)``, where
+    ``note(fields)`` sends fields of the cell's result ahead of it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if start.forked and (driver := inherited_driver()) is not None:
         conn.send((REFUSED, f"its fork server had loaded the GPU driver {driver}"))
@@ -80,7 +87,7 @@ def serve_cells(conn, start: Start, run) -> None:
             expected = golden(case, inputs)
         target = targets[name]
         health.baseline(target)
-        result = run(target, case, inputs, expected)
+        result = run(target, case, inputs, expected, lambda fields: conn.send((index, NOTE, fields)))
         lost = health.lost(target, result)
         conn.send((index, result if lost is None else _crashed(result, lost), lost is not None))
         if lost is not None:

@@ -100,6 +100,18 @@ class FaultyMLX(MLXTarget):
         return self.FAULTS.get(op) or super().function(op)
 
 
+class DyingEvalMLX(MLXTarget):
+    """mlx:cpu whose kernels die on the device, after MLX built the graph: evaluating a graph
+    with a ``CumSum`` segfaults, one with an ``ArgReduce`` aborts, one with a ``Sort`` hangs."""
+
+    FAULTS = {"CumSum": _segfault, "ArgReduce": _abort, "Sort": _hang}
+
+    def sync(self, outputs):
+        for name in self.graph(outputs):
+            self.FAULTS.get(name, lambda: None)()
+        super().sync(outputs)
+
+
 class PoisonedMLX(MLXTarget):
     """mlx:cpu whose first ``sort`` poisons the process, as an illegal memory access loses a
     CUDA context: that sort raises, and so does every MLX call after it, in that process."""
@@ -151,6 +163,10 @@ class UnwellFaulty(FaultyTarget):
 
 def faulty_mlx_targets():
     return [_with_spec(FaultyMLX("cpu"), "faulty_mlx_targets")]
+
+
+def dying_eval_targets():
+    return [_with_spec(DyingEvalMLX("cpu"), "dying_eval_targets")]
 
 
 def poisoned_targets():

@@ -6,9 +6,11 @@ import pytest
 
 from mlxport.backends import Target, discover
 from mlxport.backends.mlx_backend import FLOAT64_ON_GPU, MLXTarget
+from mlxport.backends.numpy_backend import NumpyTarget
 from mlxport.catalog import load_file
+from mlxport.check import Selection, select_cases
 from mlxport.inputs import generate
-from mlxport.model import Status
+from mlxport.model import CellResult, Status
 from mlxport.runner import golden, run, run_cell
 
 pytest.importorskip("mlx.core")
@@ -111,3 +113,26 @@ def test_params_can_be_positional_before_or_after_the_arrays(case_dir):
     """
     cases = load_file(case_dir("p.yaml", text) / "p.yaml")
     assert [r.status for r in run(cases, [MLXTarget("cpu")])] == [Status.PASS, Status.PASS]
+
+
+# A primitive that every cell of the op needs on mlx:cpu, as MLX names it in a graph.
+NEEDS = {"cumsum": "CumSum", "linalg.qr": "QRF", "quantized_matmul": "QuantizedMatmul", "argmax": "ArgReduce",
+         "gather_mm": "GatherMM"}
+
+
+@pytest.mark.parametrize("op,primitive", NEEDS.items())
+def test_each_mlx_cell_records_the_primitives_of_its_graph(op, primitive):
+    # float16 gather_mm is unsupported on the CPU: its graph was taken before the eval that refused it.
+    cases = select_cases(Selection(ops=(op,), dtypes=("float16" if op == "gather_mm" else "float32",)))[:4]
+    results = list(run(cases, [MLXTarget("cpu")]))
+    assert all(primitive in r.primitives for r in results), [(r.case, r.primitives) for r in results]
+    assert op != "gather_mm" or {r.status for r in results} == {Status.UNSUPPORTED}
+    assert CellResult.from_json(results[0].to_json()) == results[0]
+
+
+def test_the_views_and_casts_that_pass_the_inputs_are_not_the_ops_primitives():
+    ids = ["add[float32,(33,65)x(33,65)]", "add[bfloat16,(33,65)x(33,65)]", "add[float16,(16,33)x(16,33),transposed]",
+           "add[float32,(16,33)x(16,33),strided]"]
+    cases = select_cases(Selection(ops=tuple(ids)))
+    assert {r.case: r.primitives for r in run(cases, [MLXTarget("cpu")])} == dict.fromkeys(ids, ("Add",))
+    assert {r.primitives for r in run(cases, [NumpyTarget("cpu")])} == {None}  # no graph off MLX

@@ -181,6 +181,19 @@ def test_ops_that_crash_abort_or_hang_in_every_cell_leave_the_others_as_in_a_cle
     assert sum("shortened" in r.message for r in got.values() if r.op == "tanh") >= 1
 
 
+def test_a_cell_whose_evaluation_kills_or_hangs_its_worker_still_names_its_primitives():
+    cases = [c for op in ("cumsum", "argmax", "sort", "exp")
+             for c in select_cases(Selection(ops=(op,), dtypes=("float32",)))[:2]]
+    got = _run(cases, faulty_backend.dying_eval_targets(), timeout=2.0)
+    # The worker noted each graph before it evaluated it, and died (or was killed) in the eval.
+    expected = {"cumsum": (Status.CRASH, "SIGSEGV", "CumSum"), "argmax": (Status.CRASH, "SIGABRT", "ArgReduce"),
+                "sort": (Status.TIMEOUT, "did not finish", "Sort"), "exp": (Status.PASS, None, "Exp")}
+    for result in got.values():
+        status, words, primitive = expected[result.op]
+        assert result.status == status and (words is None or words in result.message), result.message
+        assert primitive in result.primitives, (result.case, result.primitives)
+
+
 def test_bench_replaces_a_poisoned_worker_too():
     cases = select_cases(Selection(ops=("sort", "exp"), dtypes=("float32",)))
     cases = [c for c in cases if c.op == "sort"][:1] + [c for c in cases if c.op == "exp"][:1]

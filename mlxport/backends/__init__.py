@@ -99,6 +99,13 @@ class Target:
 
         return contextlib.nullcontext()
 
+    def graph(self, outputs: Sequence[Any], given: Sequence[Any] = ()) -> tuple[str, ...] | None:
+        """The sorted names of the primitives that compute ``outputs``, read from the lazy graph
+        before it is evaluated, leaving out those already in the graph of ``given`` (the call's
+        arguments: a view or a cast made to pass an input is not the op's). None where the
+        framework has no graph to read; called inside ``session()``."""
+        return None
+
     def skip_reason(self, case: Case) -> str | None:
         """A reason to skip ``case`` on this target by the framework's design, else None."""
         return None
