@@ -198,8 +198,9 @@ def unreached_lines(unreached: dict[str, dict[str, str | None]]) -> list[str]:
     lines = []
     for target, found in unreached.items():
         bare = sorted(cls for cls, why in found.items() if why is None)
+        named = ", ".join(bare[:20]) + (f" and {len(bare) - 20} more (the results file has all)" if len(bare) > 20 else "")
         lines.append(f"unreached primitives {target}: {len(found)} classes, {len(found) - len(bare)} with a reason "
-                     f"(mlxport list --primitives)" + (f"; without one: {', '.join(bare)}" if bare else ""))
+                     f"(mlxport list --primitives)" + (f"; without one: {named}" if bare else ""))
     return lines
 
 
