@@ -185,7 +185,8 @@ class Pool:
         ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                      timeout=max(0.0, min(w.deadline for w in busy) - time.monotonic()))
         for worker in busy:
-            if worker.conn.poll():  # its answer may be in the pipe although only its exit was seen
+            # Its pipe is ready, or its answer may be there although only its exit was seen.
+            if worker.conn in ready or worker.conn.poll():
                 try:
                     message = worker.conn.recv()
                 except (EOFError, OSError):
@@ -212,8 +213,8 @@ class Pool:
         elif message[0] == REFUSED:  # it ran nothing: its cells go back to the queue
             processes.refuse(message[1])
             self._replace(worker, pending)
-        elif message[1] == NOTE:  # kept until the cell ends, however it ends
-            worker.noted.setdefault(message[0], {}).update(message[2])
+        elif message[0] == NOTE:  # kept until the cell ends, however it ends
+            worker.noted.setdefault(message[1], {}).update(message[2])
         else:
             yield from self._finished(worker, message[1], pending, lost=message[2])
 
@@ -266,8 +267,9 @@ def _attempts(case: Case, target: Target) -> int:
 
 
 def _with(result, noted: dict):
-    """``result`` with the fields its cell noted, those its type has (a bench Timing has none)."""
-    fields = {k: v for k, v in noted.items() if k in getattr(result, "__dataclass_fields__", {})}
+    """``result`` with the fields its cell noted that its type has (a bench Timing has none) and
+    that it lacks (the worker's own result has them already; a crash or timeout made here not)."""
+    fields = {k: v for k, v in noted.items() if getattr(result, k, v) != v}
     return dataclasses.replace(result, **fields) if fields else result
 
 

@@ -2,7 +2,7 @@
 last case's inputs and golden (cells arrive case by case).
 
 What a worker says to the pool, in order: ``READY`` once its targets are loaded (or ``(REFUSED,
-why)`` when it must not run at all), then per cell any number of ``(index, NOTE, fields)`` and
+why)`` when it must not run at all), then per cell any number of ``(NOTE, index, fields)`` and
 one ``(index, result, lost)``. A note carries fields of the cell's result as soon as they are
 known (its primitives, before its outputs are evaluated); the pool puts them on whatever result
 the cell gets, the ``crash`` or ``timeout`` it makes when the worker dies or is killed included.
@@ -29,7 +29,7 @@ from .runner import golden, run_cell
 
 READY = "ready"  # a worker's first message to the pool
 REFUSED = "refused"  # ... or this, with a reason, when it was forked from a process holding a GPU
-NOTE = "note"  # (index, NOTE, fields): fields of a cell's result, sent before the cell ends
+NOTE = "note"  # (NOTE, index, fields): fields of a cell's result, sent before the cell ends
 # A cell that ended so may have broken the device; one that passed or was skipped did not.
 SUSPECT = (Status.ERROR, Status.UNSUPPORTED, Status.MISMATCH)
 
@@ -87,7 +87,7 @@ def serve_cells(conn, start: Start, run) -> None:
             expected = golden(case, inputs)
         target = targets[name]
         health.baseline(target)
-        result = run(target, case, inputs, expected, lambda fields: conn.send((index, NOTE, fields)))
+        result = run(target, case, inputs, expected, lambda fields: conn.send((NOTE, index, fields)))
         lost = health.lost(target, result)
         conn.send((index, result if lost is None else _crashed(result, lost), lost is not None))
         if lost is not None:
