@@ -4,7 +4,6 @@ Metal or CUDA."""
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 from typing import Any, Callable
 
@@ -19,7 +18,6 @@ FLOAT64_ON_GPU = "float64 is not supported on the GPU by MLX's design"
 STEADY_CACHE_BYTES = 1 << 40
 # A primitive in mx.export_to_dot's text: ``{ 9450140117 [label ="CumSum", shape=rectangle]; }``,
 # its id and the name its instance takes (arrays are the other nodes, and have no label).
-DOT_NODE = re.compile(r'\{ (\d+) \[label ="([^"]*)"')
 
 
 def targets() -> list[Target]:
@@ -136,8 +134,9 @@ class MLXTarget(Target):
     def graph(self, outputs, given=()) -> tuple[str, ...]:
         """The primitives MLX itself names in the graph of ``outputs`` (``mx.export_to_dot``),
         not those of ``given``; an evaluated array has no graph, so take it before ``sync``."""
-        made, passed = _nodes(outputs), _nodes(given)
-        return tuple(sorted({name for node, name in made.items() if node not in passed}))
+        from ..primitives import graph
+
+        return graph(outputs, given)
 
     def cache(self, steady: bool):
         import mlx.core as mx
@@ -182,16 +181,3 @@ class MLXTarget(Target):
         if not taken or not unknown:
             return None
         return f"MLX {mx.__version__}'s {case.op} has no {', '.join(k + '=' for k in unknown)}"
-
-
-def _nodes(arrays) -> dict[str, str]:
-    """The primitives of the unevaluated graph of ``arrays``, by node id; the other values are
-    not arrays (a param passed positionally) and have none."""
-    import mlx.core as mx
-
-    arrays = [a for a in arrays if isinstance(a, mx.array)]
-    if not arrays:
-        return {}
-    text = io.StringIO()
-    mx.export_to_dot(text, *arrays)
-    return dict(DOT_NODE.findall(text.getvalue()))
