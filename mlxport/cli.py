@@ -253,12 +253,19 @@ def merge_files(
 
 @app.command("diff")
 def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
-               new: Path = typer.Argument(..., help="the later results file")) -> None:
-    """List the cells whose status changed between two results files, and those in only one."""
+               new: Path = typer.Argument(..., help="the later results file"),
+               per_op: bool = typer.Option(False, "--by-op", help="a line per op: its fixes, regressions, ..."),
+               json_path: Optional[Path] = typer.Option(None, "--json", help="write the changes as JSON here")) -> None:
+    """List the cells whose status changed between two results files: fixes, regressions, and
+    what a release added or dropped (cell ids are the same across MLX releases)."""
     from . import merge
 
-    for line in merge.diff(results.load(old), results.load(new)):
+    before, after = results.load(old), results.load(new)
+    for line in merge.diff(before, after, per_op):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if json_path:
+        json_path.write_text(json.dumps(merge.diff_document(before, after), indent=1) + "\n", encoding="utf-8")
+        out.print(f"wrote {json_path}", markup=False, highlight=False)
 
 
 def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict_xfail: bool, by: str = "op") -> None:

@@ -123,6 +123,32 @@ def test_diff_caps_a_long_list_of_cells_in_only_one_file():
                           "0 only in the new one"]
 
 
+def test_diff_tells_fixes_from_regressions_per_op_and_as_json(tmp_path, shards):
+    _, full = shards
+    old, new = json.loads(full.read_text()), json.loads(full.read_text())
+    failing = next(i for i, r in enumerate(old["results"]) if r["status"] != "pass")
+    passing = [i for i, r in enumerate(old["results"]) if r["status"] == "pass"][:3]
+    new["results"][failing]["status"] = "pass"  # a fix
+    new["results"][passing[0]].update(status="mismatch", known="a recorded reason")  # a regression
+    old["results"][passing[1]]["status"] = "skip"  # a release added it
+    new["results"][passing[2]]["status"] = "skip"  # a release dropped it
+    for name, doc in (("old", old), ("new", new)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+    proc = run_cli("diff", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--by-op",
+                   "--json", str(tmp_path / "d.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "4 cells changed status (1 fix, 1 regression, 1 added, 1 dropped)" in proc.stdout
+    doc = read_json(tmp_path / "d.json")
+    assert doc["schema"] == "mlxport.diff/1" and doc["new"]["versions"]["mlx:cpu"] == doc["old"]["versions"]["mlx:cpu"]
+    kinds = {c["case"]: (c["kind"], c["old"], c["new"], c["cause"]) for c in doc["changes"]}
+    fixed, broke = old["results"][failing], new["results"][passing[0]]
+    assert kinds[fixed["case"]] == ("fix", fixed["status"], "pass", fixed.get("known") or fixed["message"])
+    assert kinds[broke["case"]] == ("regression", "pass", "mismatch", "a recorded reason")
+    assert sum(doc["ops"][fixed["op"]].values()) >= 1 and doc["kinds"] == {"fix": 1, "regression": 1, "added": 1,
+                                                                            "dropped": 1}
+    assert f"{broke['op']}: " in proc.stdout and " regression" in proc.stdout
+
+
 def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
     (tmp_path / "x.json").write_text("[]")
     proc = run_cli("diff", str(tmp_path / "x.json"), str(tmp_path / "x.json"))

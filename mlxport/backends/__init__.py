@@ -32,6 +32,7 @@ UNSUPPORTED_PATTERNS = (
     r"not (yet )?implemented",
     r"[Nn]ot supported on the GPU",
     r"[Cc]urrently only supports",  # [GatherMM] on the CPU: "Currently only supports float32"
+    r"::eval_cpu\] only supports",  # [Eig::eval_cpu] before MLX 0.30.1: "only supports float32"
     r"got unsupported data type",  # [Convolution::eval] on the CPU, for float64
 )
 _UNSUPPORTED = re.compile("|".join(UNSUPPORTED_PATTERNS))
