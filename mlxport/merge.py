@@ -5,6 +5,7 @@ regressions, and what a release added or dropped."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from . import __version__
 from .model import CellResult, InputError
