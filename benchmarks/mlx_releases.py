@@ -45,7 +45,6 @@ from mlxport.report import cell_text  # noqa: E402
 RELEASES = ("0.26.5", "0.27.1", "0.28.0", "0.29.0", "0.30.6", "0.31.2", "0.32.4")
 TARGET = "mlx:cpu"
 STATUSES = ("pass", "mismatch", "unsupported", "error", "crash", "timeout", "skip")
-FAILING = ("mismatch", "unsupported", "error", "crash", "timeout")
 SKIP_KINDS = ("op", "keyword", "dtype", "value", "design")  # the columns of the skip breakdown
 PAGE = ROOT / "docs" / "results" / "mlx-releases.md"
 DATA = ROOT / "benchmarks" / "mlx_releases.yaml"
@@ -92,7 +91,7 @@ def records() -> tuple[dict[str, str | None], list[tuple]]:
     """The skip reasons of the catalog (reason -> its ``mlx:`` specifier), and every record that
     names MLX releases: (op, kind, mlx, cases, reason, number of cases it covers)."""
     reasons: dict[str, str | None] = {}
-    named: dict[tuple, int] = Counter()
+    named: Counter = Counter()
     for case in select_cases(Selection()):
         for kind, rules in (("skip", case.skips), ("divergence", case.divergences)):
             for rule in rules:
@@ -150,18 +149,32 @@ def coverage_table(docs: dict[str, dict], times: dict, reasons: dict) -> list[st
     return lines
 
 
+def spans(per: dict[str, int], releases: list[str]) -> str:
+    """Cells per release, neighbouring releases with the same count as one span:
+    ``0.26.5–0.31.2: 2, 0.32.4: 1``."""
+    runs: list[list] = []
+    for release in releases:
+        n = per.get(release)
+        if n and runs and runs[-1][2] == n and releases.index(runs[-1][1]) == releases.index(release) - 1:
+            runs[-1][1] = release
+        elif n:
+            runs.append([release, release, n])
+    return ", ".join(f"{a}{'–' + b if b != a else ''}: {n}" for a, b, n in runs)
+
+
 def failures(by_case: dict[str, dict], statuses: tuple[str, ...], why: Causes) -> list[str]:
-    """Every cell of these statuses, grouped by op, status and cause, with the releases."""
-    groups: dict[tuple, dict[str, int]] = defaultdict(Counter)
+    """Every cell of these statuses, grouped by status and cause, with its ops and releases."""
+    groups: dict[tuple, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for release, found in by_case.items():
         for r in found.values():
             if r["status"] in statuses:
                 cause = why(r, release) or re.sub(r"MLX \d+\.\d+\.\d+", "MLX X", r["message"] or "")
-                groups[(r["op"], r["status"], cause)][release] += 1
-    lines = ["| op | status | releases (cells) | cause |", "|---|---|---|---|"]
-    for (op, status, cause), per in sorted(groups.items()):
-        where = ", ".join(f"{v} ({n})" for v, n in per.items())
-        lines.append(f"| `{op}` | {status} | {where} | {md(cause)} |")
+                groups[(r["status"], cause)][r["op"]][release] += 1
+    releases, several = list(by_case), len(statuses) > 1
+    lines = ["| " + "status | " * several + "cells: op, releases | cause |", "|---|---|" + "---|" * several]
+    for (status, cause), ops in sorted(groups.items(), key=lambda g: (g[0][0], sorted(g[1]))):
+        where = "; ".join(f"`{op}` {spans(per, releases)}" for op, per in sorted(ops.items()))
+        lines.append("| " + f"{status} | " * several + f"{where} | {md(cause)} |")
     return lines
 
 
@@ -218,9 +231,13 @@ def neighbours(old: str, new: str, docs: dict[str, dict], by_case: dict[str, dic
 
 
 def named_records(named: list[tuple]) -> list[str]:
-    lines = ["| op | record | MLX | cases | cells | reason |", "|---|---|---|---|---|---|"]
-    for op, kind, spec, pattern, reason, n in sorted(named, key=lambda r: (r[0], r[2], r[3])):
-        lines.append(f"| `{op}` | {kind} | `{spec}` | `{md(pattern)}` | {n} | {md(reason)} |")
+    """The records that name releases, one row per reason: its releases, kind and cases."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for op, kind, spec, pattern, reason, n in sorted(named):
+        groups[(spec, kind, reason)].append(f"`{md(pattern)}` ({n})")
+    lines = ["| MLX | record | cases (cells) | reason |", "|---|---|---|---|"]
+    for (spec, kind, reason), patterns in sorted(groups.items(), key=lambda g: (g[1][0], g[0][0])):
+        lines.append(f"| `{spec}` | {kind} | {', '.join(dict.fromkeys(patterns))} | {md(reason)} |")
     return lines
 
 
