@@ -20,6 +20,13 @@ class Slot:
     index: int
 
 
+@dataclass(frozen=True)
+class DType:
+    """A dtype among a call's arguments (``a.astype(mx.bfloat16)``), by its name: ``"bfloat16"``."""
+
+    name: str
+
+
 @dataclass
 class Signature:
     """One distinct call of the program: an op with its input dtypes, shapes and layout and its
@@ -28,8 +35,7 @@ class Signature:
     ``args`` and ``kwargs`` are the call as the program made it, with every array replaced by a
     :class:`Slot` (also inside lists and tuples: ``concatenate([Slot(0), Slot(1)], axis=1)``, an
     index ``(slice(None), Slot(0))``). The other values are plain Python: None, bool, int, float,
-    str, slice, Ellipsis, lists and tuples of them, and dtypes written as their names
-    (``"bfloat16"``)."""
+    str, slice, Ellipsis, lists and tuples of them, and :class:`DType`."""
 
     op: str  # named as the catalog names ops: "add", "fast.rope", "getitem", "setitem", "at.add", "astype"
     id: str  # readable and stable: "fast.rope[bfloat16,(1,4,12,32),dims=32,traditional=False,...]"
