@@ -14,8 +14,8 @@ import yaml
 
 from . import derive, references, versions
 from .model import Case, InputError, Rule
-from .schema import (CANONICAL, ENTRY_FIELDS, LAYOUTS, MAX_ELEMENTS, VALUE_CLASSES, VARIANT_FIELDS,
-                     Where, check_fields, choices, dtype_list, rules)
+from .schema import (CANONICAL, ENTRY_FIELDS, FAMILY_FIELDS, LAYOUTS, MAX_ELEMENTS, STRESS_CLASSES,
+                     VALUE_CLASSES, VARIANT_FIELDS, Where, check_fields, choices, dtype_list, one_of, rules)
 from .shapes import format_shapes, parse_shapes
 from .yamlfile import load_yaml, overlay
 
@@ -54,13 +54,43 @@ def entries(path: Path) -> Iterator[tuple[dict, str | None, Where]]:
     where = Where(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("ops"), list):
         raise where.fail(doc, None, "a case file is a mapping with a list 'ops'")
-    unknown = set(doc) - {"ops", "category", "doc"}
+    unknown = set(doc) - {"ops", "category", "doc", "stress"}
     if unknown:
         raise where.fail(doc, sorted(unknown)[0], "unknown field")
     for entry in doc["ops"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
             raise where.fail(entry, None, "each entry needs a string 'op'")
+    families = _families(doc, Where(path, "stress"))
+    for entry in doc["ops"]:
+        if entry["op"] in families:  # the file's stress variants of this op follow its own
+            entry = overlay(entry, {"variants": (entry.get("variants") or [{}]) + families[entry["op"]]})
         yield entry, doc.get("category"), Where(path, entry["op"], entry.line)
+
+
+def _families(doc: dict, where: Where) -> dict[str, list[dict]]:
+    """A file's ``stress:`` list as variants by op: each item is a variant with a ``class`` (a
+    stress class) and the ``ops`` of this file it applies to, so that a class is declared once
+    for a family of ops, e.g. ``{class: scale, ops: [sum, mean, cumsum], shapes: ["(4000000,)"]}``."""
+    found = doc.get("stress") or []
+    if not isinstance(found, list):
+        raise where.fail(doc, "stress", "a list of {class, ops, ...variant fields}")
+    names = {entry["op"] for entry in doc["ops"]}
+    families: dict[str, list[dict]] = {}
+    for item in found:
+        check_fields(item, FAMILY_FIELDS, where)
+        if one_of(item, "class", None, STRESS_CLASSES, where) is None:
+            raise where.fail(item, "class", f"needs a stress class: one of {', '.join(STRESS_CLASSES)}")
+        ops = item.get("ops")
+        if not isinstance(ops, list) or not ops or not all(isinstance(op, str) for op in ops):
+            raise where.fail(item, "ops", "a non-empty list of ops of this file")
+        for op in ops:
+            if op not in names:
+                raise where.fail(item, "ops", f"{op!r} is not an op of this file")
+            variant = overlay(item)
+            del variant["class"], variant["ops"]
+            variant["stress"] = item["class"]
+            families.setdefault(op, []).append(variant)
+    return families
 
 
 def _expand(entry: dict, category: str | None, where: Where) -> list[Case]:
@@ -139,18 +169,20 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> li
     # where a field is wrong, its error names the line of the field, in the variant or the entry
     merged = overlay(entry, variant, {"params": {**(entry.get("params") or {}), **(variant.get("params") or {})}})
     positional = derive.positional(merged, where)
+    stress = one_of(variant, "stress", None, STRESS_CLASSES, where)
+    name = variant.get("name") or stress  # a stress variant is named after its class unless named
     source = f"{where.path}:{getattr(variant, 'line', 0) or entry.line}"
     cases = []
     for dtype, shapes, values, layout in _combinations(merged, where):
         specs = derive.inputs(merged, shapes, dtype, values, layout, where)
         params = {k: dtype if (k == "dtype" and v == "main") else v for k, v in merged["params"].items()}
         cases.append(Case(
-            id=_case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"]),
+            id=_case_id(entry["op"], dtype, shapes, values, layout, name, merged["params"]),
             dtype=dtype, inputs=specs, params=params, out=derive.out(merged, specs, dtype, where),
             positional=positional, tolerance=derive.tolerance(merged, dtype, where), source=source,
             reduction=derive.reduction(merged, specs, where), timeout=derive.timeout(merged, where),
             repeat=derive.repeat(merged, where), attempts=derive.attempts(merged, where),
-            work=derive.work(merged, shapes, params, dtype, where), **shared,
+            work=derive.work(merged, shapes, params, dtype, where), stress=stress, **shared,
         ))
     return cases
 

@@ -13,20 +13,24 @@ from .model import Case
 
 
 def catalog(console: Console, cases: list[Case], as_json: bool) -> None:
-    """A row per op: its category, dtypes and number of cases."""
+    """A row per op: its category, dtypes, number of cases, and its cases per stress class."""
     rows: dict[str, dict] = {}
     for c in cases:
-        row = rows.setdefault(c.op, {"op": c.op, "category": c.category, "dtypes": [], "cases": 0})
+        row = rows.setdefault(c.op, {"op": c.op, "category": c.category, "dtypes": [], "cases": 0, "stress": {}})
         row["cases"] += 1
         row["dtypes"] += [c.dtype] if c.dtype not in row["dtypes"] else []
+        if c.stress:
+            row["stress"][c.stress] = row["stress"].get(c.stress, 0) + 1
     if as_json:
         print(json.dumps(list(rows.values()), indent=1))
         return
-    table = Table(title=f"{len(rows)} ops, {len(cases)} cases")
-    for col in ("op", "category", "dtypes", "cases"):
+    stressed = sum(1 for c in cases if c.stress)
+    table = Table(title=f"{len(rows)} ops, {len(cases)} cases ({stressed} of them stress cases)")
+    for col in ("op", "category", "dtypes", "cases", "stress"):
         table.add_column(col, justify="right" if col == "cases" else "left")
     for r in rows.values():
-        table.add_row(r["op"], r["category"], " ".join(r["dtypes"]), str(r["cases"]))
+        stress = " ".join(f"{k}:{n}" for k, n in r["stress"].items())
+        table.add_row(r["op"], r["category"], " ".join(r["dtypes"]), str(r["cases"]), stress)
     console.print(table)
 
 

@@ -117,6 +117,7 @@ class Case:
     timeout: float | None = None  # seconds a cell may run, where the case data sets fewer than --timeout
     repeat: int = 1  # times the call runs in a cell, each on inputs made anew (a fault that comes and goes)
     attempts: tuple[tuple[str, int], ...] = ()  # (target glob, n): a cell there runs in up to n new processes
+    stress: str | None = None  # the stress class of its variant (schema.STRESS_CLASSES), if any
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,18 @@ from .bench.work import WORK_FIELDS
 from .model import InputError, Rule
 
 VALUE_CLASSES = ("normal", "small", "large", "special")
+# The numerical stress classes (cases/README.md, "Stress classes"): inputs that ordinary values
+# never reach, each where a known way for a kernel to go wrong shows. A variant names its class
+# with ``stress:``; a file's ``stress:`` list applies one to a family of its ops.
+STRESS_CLASSES = {
+    "scale": "reductions, scans, norms and matmul's K at 10^6 to 10^7 elements: the order of accumulation shows",
+    "cancellation": "a large common offset with a small spread: one-pass variance and unshifted softmax lose it",
+    "range": "a result that fits the dtype while its natural intermediate (a sum, a square) does not",
+    "argument": "periodic and special functions at large arguments and near their zeros and poles, in ULPs",
+    "degenerate": "a zero-length dimension in each position in turn, not only the leading one",
+    "nonfinite": "NaN and +-inf into every op that takes floats: a process that dies or hangs is a finding",
+    "indices": "indices and starts past either end and negative: MLX's documented clamp, wrap or raise",
+}
 LAYOUTS = ("contiguous", "transposed", "strided")
 STRUCTURES = ("sorted", "unique", "spd", "invertible", "symmetric", "quantized")
 SPECIALS = ("nan", "inf", "-inf", "0", "-0", "denormal", "max", "min")
@@ -27,7 +39,9 @@ ENTRY_FIELDS = {"op", "category", "doc", "dtypes", "shapes", "inputs", "params",
                 "layouts", "variants", "out", "tolerance", "canonical", "skip", "divergence", "pack",
                 "positional", "reduces", "aliases", "supports", "timeout", "repeat", "attempts"} | WORK_FIELDS
 VARIANT_FIELDS = {"name", "dtypes", "shapes", "inputs", "params", "values", "layouts", "out",
-                  "tolerance", "doc", "positional", "reduces", "timeout", "repeat", "attempts"} | WORK_FIELDS
+                  "tolerance", "doc", "positional", "reduces", "timeout", "repeat", "attempts",
+                  "stress"} | WORK_FIELDS
+FAMILY_FIELDS = (VARIANT_FIELDS - {"stress"}) | {"class", "ops"}  # an item of a file's ``stress:`` list
 INPUT_FIELDS = {"dtype", "values", "domain", "structure", "specials", "name"}
 RULE_FIELDS = {"target", "cases", "reason", "mlx"}
 CANONICAL = ("gathered", "partition", "argpartition", "eig", "qr", "svd", "sorted", "general_eig")

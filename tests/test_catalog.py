@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from mlxport import listing
 from mlxport.catalog import load_file, load_files
 from mlxport.check import builtin_cases, case_files
 from mlxport.model import InputError
@@ -33,6 +35,35 @@ def test_entries_expand_into_cases_with_readable_ids(case_dir):
     wide = next(c for c in cases if c.id == "exp[float16,(2,3)x(3,),wide]")
     assert wide.inputs[1].dtype == "int32" and wide.inputs[1].domain == (0, 2)
     assert wide.out == ("float16",)  # int32 promoted with float16 is float16 in MLX
+
+
+STRESSED = """
+category: unary
+ops:
+  - op: exp
+    dtypes: [float32]
+    shapes: ["(4,)"]
+    variants:
+      - {}
+      - {stress: argument, name: near-zero, inputs: [{domain: [-1, 1]}]}
+  - op: log
+    dtypes: [float32]
+    shapes: ["(4,)"]
+stress:
+  - {class: nonfinite, ops: [exp, log], values: [special], dtypes: [float16]}
+"""
+
+
+def test_a_stress_class_is_declared_per_variant_or_once_for_a_family_of_ops(case_dir, capsys):
+    cases = {c.id: c for c in load_file(case_dir("a.yaml", STRESSED) / "a.yaml")}
+    assert {i: c.stress for i, c in cases.items()} == {
+        "exp[float32,(4,)]": None, "exp[float32,(4,),near-zero]": "argument",
+        "exp[float16,(4,),special,nonfinite]": "nonfinite", "log[float32,(4,)]": None,
+        "log[float16,(4,),special,nonfinite]": "nonfinite"}
+    assert cases["exp[float32,(4,),near-zero]"].inputs[0].domain == (-1, 1)
+    listing.catalog(None, list(cases.values()), as_json=True)  # mlxport list --json
+    rows = {r["op"]: r["stress"] for r in json.loads(capsys.readouterr().out)}
+    assert rows == {"exp": {"argument": 1, "nonfinite": 1}, "log": {"nonfinite": 1}}
 
 
 def test_every_builtin_case_file_is_valid():
@@ -80,6 +111,14 @@ BAD = {
     "variant field": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
                       "    variants:\n      - name: a\n        shapes: ['(3,)']\n        out: float99\n",
                       r"a\.yaml:9: exp: field 'out': 'float99' is not a dtype"),
+    "stress class": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
+                     "stress:\n  - {class: huge, ops: [exp]}\n",
+                     r"a\.yaml:7: stress: field 'class': 'huge' is not one of scale, cancellation"),
+    "stress of another file's op": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
+                                    "stress:\n  - class: scale\n    ops: [exp, log]\n",
+                                    r"a\.yaml:8: stress: field 'ops': 'log' is not an op of this file"),
+    "variant stress": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
+                       "    variants:\n      - {stress: big}\n", r"a\.yaml:7: exp: field 'stress': 'big' is not one of"),
     "variant tolerance": ("ops:\n  - op: exp\n    category: u\n    dtypes: [float32]\n    shapes: ['(2,)']\n"
                           "    variants:\n      - name: a\n\n        tolerance: {rtol: -1}\n",
                           r"a\.yaml:9: exp: field 'tolerance': \{rtol: x, atol: y\}"),
