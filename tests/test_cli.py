@@ -140,7 +140,7 @@ def test_list_shows_ops_categories_dtypes_and_counts(subset):
     proc = run_cli("list", "--cases", str(subset), "--ops", "exp" + OURS, "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [{"op": "exp", "category": "test",
-                                        "dtypes": ["float16", "float32", "int32"], "cases": 12}]
+                                        "dtypes": ["float16", "float32", "int32"], "cases": 12, "stress": {}}]
 
 
 def test_devices_survives_a_missing_framework():
