@@ -113,7 +113,7 @@ def bandwidth(target: Target, elements: int, budget: Budget) -> dict:
     moved = 3 * elements * 4
     return {"kernel": text, "dtype": "float32", "elements": elements, "bytes_per_call": moved,
             "formula": "3 * n * 4 bytes / median (b and c read, a written; write-allocate not counted)",
-            "gbps": round(moved / samples.median / 1e9, 3), **_summary(samples)}
+            "gbps": _figure(moved / samples.median / 1e9), **_summary(samples)}
 
 
 def gemm(target: Target, dtype: str, largest: int, budget: Budget) -> dict:
@@ -134,7 +134,7 @@ def gemm(target: Target, dtype: str, largest: int, budget: Budget) -> dict:
     return {"kernel": text, "dtype": dtype, "n": n, "flops_per_call": 2 * n ** 3,
             "formula": f"2 * n^3 flops / median (first n from {GEMM_START}, doubling, with a call of "
                        f">= {GEMM_MIN_S} s, at most {largest})",
-            "gflops": round(2 * n ** 3 / samples.median / 1e9, 3), **_summary(samples)}
+            "gflops": _figure(2 * n ** 3 / samples.median / 1e9), **_summary(samples)}
 
 
 def peaks(target: Target, sizes: Sizes | None = None, budget: Budget = CALIBRATE_BUDGET) -> dict:
@@ -216,3 +216,8 @@ def _in_worker(conn, spec: tuple[str, str], fn, args) -> None:
         conn.send(fn(load_targets([spec])[spec[1]], *args))
     except Exception as exc:
         conn.send({"error": f"{type(exc).__name__}: {one_line(exc)}"})
+
+
+def _figure(x: float) -> float:
+    """A rate to four significant digits: a slow device's 0.0499 GB/s stays 0.0499, not 0.05."""
+    return float(f"{x:.4g}")
