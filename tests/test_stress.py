@@ -126,12 +126,13 @@ def _golden_and_inputs(case):
 
 def test_the_scale_goldens_are_the_exactly_rounded_sums(catalog):
     # float32 values and their squares and products are exact in float64, so fsum is exact
-    for op, exact in (("sum", math.fsum), ("linalg.norm", lambda x: math.sqrt(math.fsum(x * x)))):
-        want, (x,) = _golden_and_inputs(catalog[f"{op}[float32,(4194304,),scale]"])
-        assert abs(float(want) - exact(x)) <= 1e-13 * exact(x), op
+    for cell, exact in (("sum[float32,(4194304,),scale]", math.fsum),
+                        ("linalg.norm[float32,(1048576,),scale]", lambda x: math.sqrt(math.fsum(x * x)))):
+        want, (x,) = _golden_and_inputs(catalog[cell])
+        assert abs(float(want) - exact(x)) <= 1e-13 * exact(x), cell
     want, (a, b) = _golden_and_inputs(catalog["matmul[float32,(1,1048576)x(1048576,1),scale]"])
     assert abs(float(want[0, 0]) - math.fsum(a[0] * b[:, 0])) <= 1e-13 * float(want[0, 0])
-    want, (x,) = _golden_and_inputs(catalog["cumsum[float32,(1048576,),scale]"])
+    want, (x,) = _golden_and_inputs(catalog["cumsum[float32,(262144,),scale]"])
     for end in (1, 1000, 65537, x.size):
         assert abs(want[end - 1] - math.fsum(x[:end])) <= 1e-13 * want[end - 1]
 
