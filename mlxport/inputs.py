@@ -14,6 +14,10 @@ from .model import Case, InputSpec, View
 SMALL = (1e-6, 1e-2)
 LARGE = (1e2, 1e6)
 DEFAULT_SPECIALS = ("nan", "inf", "-inf", "0", "-0", "denormal")
+# The stress value classes (cases/README.md, "Stress classes"); they ignore ``domain``.
+STRESS_VALUES = ("offcenter", "hundreds", "halfpi")
+HUNDREDS = (100.0, 400.0)
+HALFPI_K = 1 << 24  # multiples of pi/2 up to 2.6e7: past 2^23, where float32 sin changes method
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ def make_array(spec: InputSpec, rng: np.random.Generator) -> np.ndarray:
 
 
 def _floats(spec: InputSpec, dtype: str, rng) -> np.ndarray:
+    if spec.values in STRESS_VALUES:
+        return stress_values(spec.values, spec.shape, dtype, rng)
     lo, hi = spec.domain or (-np.inf, np.inf)
     finfo = dt.finfo(dtype)
     if spec.values == "normal" or spec.values == "special":
@@ -104,6 +110,40 @@ def _floats(spec: InputSpec, dtype: str, rng) -> np.ndarray:
     if spec.values == "special":
         x = _place(x, [_special(s, finfo) for s in spec.specials or DEFAULT_SPECIALS], rng)
     return x
+
+
+def stress_values(name: str, shape, dtype: str, rng) -> np.ndarray:
+    """Values of a stress class, in float64 (the caller rounds them to ``dtype``):
+
+    - ``offcenter``: 2^round(0.6 p) + N(0, 1), p the dtype's significand bits (float16 128,
+      bfloat16 32, float32 16384, float64 2^32): the squares need 1.2 p bits, so E[x^2] - E[x]^2
+      in the dtype loses the whole variance, while x - mean keeps 0.4 p bits of the spread;
+      exp(x) overflows every float type, so an unshifted softmax shows.
+    - ``hundreds``: uniform in [100, 400): a float16 row of 200 of them sums past 65504 and its
+      squares pass it singly, while the mean, the variance (< 7500) and the norm fit.
+    - ``halfpi``: the floats of the dtype nearest to multiples k pi/2 (1 <= k < 2^24, drawn
+      log-uniformly, 16 candidates per element, the nearest in units of the float's spacing
+      kept), with random signs: sin and cos are near their zeros there and tan near its poles,
+      where an argument reduction with too few bits of pi shows. The nearness is measured
+      against k pi/2 in float64, so it is exact for float32 and narrower types only.
+    """
+    if name == "offcenter":
+        return 2.0 ** round(0.6 * (dt.finfo(dtype).nmant + 1)) + rng.standard_normal(shape)
+    if name == "hundreds":
+        return rng.uniform(*HUNDREDS, shape)
+    return _near_halfpi(shape, dtype, rng)
+
+
+def _near_halfpi(shape, dtype: str, rng) -> np.ndarray:
+    size = int(np.prod(shape))
+    top = min(HALFPI_K, float(dt.finfo(dtype).max) / 4)
+    k = np.unique(np.floor(np.exp(rng.uniform(0, np.log(top), max(16 * size, 64)))))
+    exact = k * (np.pi / 2)
+    x = exact.astype(dt.np_dtype(dtype)).astype(np.float64)
+    spacing = np.ldexp(1.0, np.frexp(x)[1] - 1 - dt.finfo(dtype).nmant)
+    nearest = x[np.argsort(np.abs(x - exact) / spacing, kind="stable")]
+    picked = np.resize(nearest, size)  # repeats only where too few distinct k were drawn
+    return (rng.permutation(picked) * rng.choice([-1.0, 1.0], size)).reshape(shape)
 
 
 def _signs(lo: float, hi: float, shape, rng) -> np.ndarray:

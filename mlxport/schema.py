@@ -11,7 +11,11 @@ from . import versions
 from .bench.work import WORK_FIELDS
 from .model import InputError, Rule
 
-VALUE_CLASSES = ("normal", "small", "large", "special")
+# The last three serve the stress classes (mlxport/inputs.py says what each draws): offcenter a
+# large common offset with a unit spread (cancellation), hundreds positive values in [100, 400)
+# (the range of float16 sums and squares), halfpi the floats nearest to multiples of pi/2 (the
+# zeros and poles of the trigonometric functions).
+VALUE_CLASSES = ("normal", "small", "large", "special", "offcenter", "hundreds", "halfpi")
 # The numerical stress classes (cases/README.md, "Stress classes"): inputs that ordinary values
 # never reach, each where a known way for a kernel to go wrong shows. A variant names its class
 # with ``stress:``; a file's ``stress:`` list applies one to a family of its ops.
