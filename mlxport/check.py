@@ -10,7 +10,7 @@ from . import dtypes as dt
 from . import failures, journal, primitives, results
 from .api import NOT_APPLICABLE
 from .backends import Target, discover
-from .catalog import glob, load_files
+from .catalog import builtin_cases, glob, load_files
 from .attribution import attribute
 from .gates import apply_xfails
 from .journal import journal_path
@@ -39,12 +39,6 @@ class Selection:
     def from_json(cls, data: dict) -> "Selection":
         return cls(tuple(data["targets"]), tuple(data["ops"]), tuple(data["dtypes"]),
                    tuple(Path(d) for d in data["case_dirs"]), data.get("shard"))
-
-
-def builtin_cases() -> Path:
-    """The catalog shipped with mlxport: inside the wheel, or beside the package in a checkout."""
-    here = Path(__file__).resolve().parent
-    return here / "cases" if (here / "cases").is_dir() else here.parent / "cases"
 
 
 def case_files(extra: tuple[Path, ...], base: Path | None = None) -> list[Path]:

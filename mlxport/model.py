@@ -94,6 +94,28 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a case comes from, which says how to rerun one of its cells: the built-in catalog
+    (``kind="catalog"``), a ``--cases`` folder (``"folder"``, ``path``), or a program's trace
+    (``"trace"``: ``path`` the saved trace file, else ``program`` the argv it was recorded from)."""
+
+    kind: str = "catalog"
+    path: str | None = None
+    program: tuple[str, ...] = ()
+
+    def rerun(self, target: str, case: str) -> str:
+        """The command that reruns the cell of ``case`` on ``target``."""
+        if self.kind == "folder":
+            return rerun_command(target, case, f" --cases {shlex.quote(self.path)}")
+        if self.kind != "trace":
+            return rerun_command(target, case)
+        ops = f"--target {shlex.quote(target_of(target))} --ops {shlex.quote(case)}"
+        if self.path:
+            return f"mlxport replay {shlex.quote(self.path)} {ops}"
+        return f"mlxport trace {ops} {shlex.join(self.program)}"
+
+
+@dataclass(frozen=True)
 class Case:
     """One op with concrete inputs. ``id`` is stable across machines and runs."""
 
@@ -117,6 +139,7 @@ class Case:
     timeout: float | None = None  # seconds a cell may run, where the case data sets fewer than --timeout
     repeat: int = 1  # times the call runs in a cell, each on inputs made anew (a fault that comes and goes)
     attempts: tuple[tuple[str, int], ...] = ()  # (target glob, n): a cell there runs in up to n new processes
+    origin: Origin = Origin()  # where it comes from: what reruns one of its cells
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -16,7 +15,7 @@ from .backends import Target
 from .catalog import matches
 from .compare import compare_outputs
 from .inputs import Input, generate
-from .model import Case, CellResult, Outcome, Status, one_line, rerun_command
+from .model import Case, CellResult, Outcome, Status, one_line
 
 # Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
 CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
@@ -82,15 +81,9 @@ def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Pa
 
 
 def reproduce(case: Case, target: str, status: Status) -> str | None:
-    """The command that reruns just this cell, for a cell that did not pass; ``[`` and ``]`` are
-    literal in ``--ops``. A case from a ``--cases`` folder names that folder."""
-    if status in (Status.PASS, Status.SKIP):
-        return None
-    from .check import builtin_cases  # check imports this module
-
-    folder = Path(case.source.rpartition(":")[0] or case.source).parent
-    extra = "" if not case.source or folder.resolve() == builtin_cases() else f" --cases {shlex.quote(str(folder))}"
-    return rerun_command(target, case.id, extra)
+    """The command that reruns just this cell, for a cell that did not pass (its case's origin
+    says which: ``Origin.rerun``)."""
+    return None if status in (Status.PASS, Status.SKIP) else case.origin.rerun(target, case.id)
 
 
 def known_reason(case: Case, target: Target, status: Status) -> str | None:
