@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,20 +156,32 @@ def _journal_to_resume(path: Path) -> Path:
     return partial
 
 
-def execute(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
-    """Run (or finish) a check in worker processes, journalling every cell as it finishes."""
+def execute_selection(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
+    """``mlxport check``: choose the cases and targets of ``selection`` (a resumed run's, from its
+    journal), then run them with :func:`execute`."""
+    if options.resume:
+        header, _ = journal.read(_journal_to_resume(options.resume))
+        selection = Selection.from_json(header["selection"])
+    cases = select_cases(selection)
+    targets, infos = select_targets(selection)
+    run = execute(cases, targets, infos, options, on_result, {"selection": selection.to_json()},
+                  unreached=[builtin_cases(), *selection.case_dirs])
+    return dataclasses.replace(run, selection=selection)
+
+
+def execute(cases: list[Case], targets: list[Target], infos: list[TargetInfo], options: RunOptions,
+            on_result=lambda result: None, header: dict | None = None, unreached: list[Path] | None = None) -> Run:
+    """Run (or, with ``options.resume``, finish) every cell of ``cases`` x ``targets`` in worker
+    processes, journalling each as it finishes; ``header`` is the journal's (what a resume needs).
+    With ``unreached`` (case folders), MLX's primitives that no cell reached go in the document."""
     env = prepare_environment()
     path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
     if options.resume:
-        header, done = journal.read(_journal_to_resume(path))
-        selection = Selection.from_json(header["selection"])
-    cases = select_cases(selection)
-    targets, infos = select_targets(selection)
+        _, done = journal.read(_journal_to_resume(path))
     cells = [(c, t) for c in cases for t in targets]
     todo = [cell for cell in cells if (cell[0].id, cell[1].name) not in done]
-    record = journal.Journal(journal_path(path), {"selection": selection.to_json(), "env": env},
-                             fresh=not options.resume)
+    record = journal.Journal(journal_path(path), {**(header or {}), "env": env}, fresh=not options.resume)
 
     def finished(index: int, result: CellResult) -> None:
         record.append(result)
@@ -187,11 +200,10 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     ordered = attribute(ordered)  # a failing cell names the primitives of its graph, and a likely culprit
     written = path if (options.results or options.resume) else None
     doc = results.document(ordered, infos, env)
-    if any(c.primitives for c in ordered):  # MLX targets ran: which primitives of the build no cell reached
-        folders = [builtin_cases(), *selection.case_dirs]
-        doc["unreached_primitives"] = primitives.unreached_by_target(ordered, folders)
+    if unreached is not None and any(c.primitives for c in ordered):  # which primitives of the build no cell reached
+        doc["unreached_primitives"] = primitives.unreached_by_target(ordered, unreached)
     if written:
         results.write(written, doc)
     record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind
     saved = failures.written(options.save_failures, before, ordered) if options.save_failures else 0
-    return Run(ordered, infos, written, tuple(stale), doc, selection, saved)
+    return Run(ordered, infos, written, tuple(stale), doc, saved=saved)

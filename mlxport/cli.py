@@ -6,7 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__, gates, report, results
-from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
+from .check import DEFAULT_TIMEOUT, Interrupted, Run, RunOptions, Selection, execute_selection, select_cases
 from .model import InputError
 from .schema import DTYPE_GROUPS
 
@@ -115,7 +115,8 @@ def check(
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
     asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the run: a bad one costs nothing
-    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, asked.xfails, save_failures))
+    options = RunOptions(jobs, timeout, json_path, resume, asked.xfails, save_failures)
+    run = _run(lambda advance: execute_selection(selection, options, advance))
     if not run.cells:  # only a shard can be empty: an empty selection is an input error
         out.print(f"shard {run.selection.shard} is empty: the selection has fewer cases than shards; "
                   "nothing to run or gate" + (f"; results: {run.written}" if run.written else ""), highlight=False)
@@ -299,8 +300,9 @@ def _known_targets() -> set[str]:
     return {t.name for t in discover()}
 
 
-def _run(selection: Selection, options: RunOptions):
-    """``execute`` with a progress bar; Ctrl-C prints how to resume and exits 130."""
+def _run(work: Callable[[Callable], Run]) -> Run:
+    """``work(on_result)`` (a run of cells) with a progress bar; Ctrl-C prints how to resume
+    and exits 130."""
     with _progress() as progress:
         task = progress.add_task("checking", total=None)
 
@@ -308,7 +310,7 @@ def _run(selection: Selection, options: RunOptions):
             progress.update(task, advance=1, description=cell.case[:48])
 
         try:
-            return execute(selection, options, advance)
+            return work(advance)
         except Interrupted as exc:
             progress.stop()
             err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)
