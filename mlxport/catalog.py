@@ -161,7 +161,7 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> li
             id=_case_id(entry["op"], dtype, shapes, values, layout, variant.get("name"), merged["params"]),
             dtype=dtype, inputs=specs, params=params, out=derive.out(merged, specs, dtype, where),
             positional=positional, tolerance=derive.tolerance(merged, dtype, where), source=source,
-            reduction=derive.reduction(merged, specs, where), timeout=derive.timeout(merged, where),
+            reduction=derive.reduction(merged, specs, where), reduces=merged.get("reduces"), timeout=derive.timeout(merged, where),
             repeat=derive.repeat(merged, where), attempts=derive.attempts(merged, where),
             work=derive.work(merged, shapes, params, dtype, where), origin=origin, **shared,
         ))

@@ -134,12 +134,22 @@ class Case:
     divergences: tuple[Rule, ...] = ()
     source: str = ""
     reduction: int | None = None  # the length K of the sum the op does, from ``reduces:``
+    reduces: str | int | None = None  # ``reduces:`` itself ("axis", or an axis): K for other shapes
     reference: str | None = None  # the op whose golden this is (an alias's original); None: op
     work: Any = None  # bench.work.Work: the bytes and flops its case data declares
     timeout: float | None = None  # seconds a cell may run, where the case data sets fewer than --timeout
     repeat: int = 1  # times the call runs in a cell, each on inputs made anew (a fault that comes and goes)
     attempts: tuple[tuple[str, int], ...] = ()  # (target glob, n): a cell there runs in up to n new processes
     origin: Origin = Origin()  # where it comes from: what reruns one of its cells
+    # A traced call (trace/cases.py): its (args, kwargs) as the program passed them, with a
+    # trace.calls.Slot for each input, instead of the params/positional/pack recipe.
+    template: tuple | None = None
+    # Its recorded input arrays (one per input spec), used instead of generating them from the
+    # seed; the output the program itself got; why its inputs are generated, where they are.
+    arrays: tuple | None = field(default=None, compare=False, repr=False)
+    output: tuple | None = field(default=None, compare=False, repr=False)
+    generated: str | None = None  # "recorded inside mx.compile", "past --max-bytes"
+    calls: int | None = None  # how many times the program made the call
 
 
 @dataclass(frozen=True)
@@ -200,6 +210,8 @@ class CellResult:
     # The sorted names of the MLX primitives in the graph of its outputs; None off MLX, for a
     # skip, and for a call that raised before any graph existed.
     primitives: tuple[str, ...] | None = None
+    calls: int | None = None  # a traced call's: how many times the program made it
+    recorded: str | None = None  # a traced call's: the status the program's own output earns
 
     def to_json(self) -> dict:
         primitives = None if self.primitives is None else list(self.primitives)

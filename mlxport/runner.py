@@ -16,6 +16,7 @@ from .catalog import matches
 from .compare import compare_outputs
 from .inputs import Input, generate
 from .model import Case, CellResult, Outcome, Status, one_line
+from .trace.template import fill
 
 # Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
 CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
@@ -67,17 +68,30 @@ def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Pa
         if note is not None:
             note(fields)
 
+    if case.calls is not None:  # a traced call's fields, the same on every target
+        record(calls=case.calls, recorded=recorded(case, inputs, expected))
     outcome, actual = _outcome(target, case, inputs, expected, record)
     known = known_reason(case, target, outcome.status)
+    generated = case.generated and f"inputs generated: {case.generated}"  # the row says so
     result = CellResult(
         case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
-        message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
+        message="; ".join(filter(None, (generated, outcome.message))) or None,
+        max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
         max_ulp=outcome.max_ulp, known=known, seconds=round(time.perf_counter() - start, 6),
         p99_ulp=outcome.p99_ulp, reproduce=reproduce(case, target.name, outcome.status), **noted,
     )
     if save and result.reproduce and not isinstance(expected, Exception):
         failures.save(save, result, inputs, expected, actual)
     return result
+
+
+def recorded(case: Case, inputs: list[Input], expected) -> str | None:
+    """The status word of the output the program itself got, compared with the golden as a
+    cell's output is (without the float64 re-check: that needs the device it ran on); None
+    where there is none to compare (recorded inside mx.compile, or the golden failed)."""
+    if case.output is None or isinstance(expected, Exception):
+        return None
+    return compare_outputs(list(case.output), list(expected), case, [i.value for i in inputs]).status.value
 
 
 def reproduce(case: Case, target: str, status: Status) -> str | None:
@@ -178,7 +192,11 @@ def _target_arguments(target: Target, case: Case, inputs: list[Input]) -> tuple[
 
 
 def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:
-    """Positional and keyword arguments of a call; ``array`` turns an Input into an argument."""
+    """Positional and keyword arguments of a call; ``array`` turns an Input into an argument.
+    A traced call's come from its template, dtypes turned by ``param("dtype", name)``."""
+    if case.template is not None:
+        args, kwargs = fill(case.template, [array(i) for i in inputs], lambda name: param("dtype", name))
+        return list(args), kwargs
     arrays = [array(i) for i in inputs if i.name is None]
     arrays = [arrays] if case.pack else arrays
     order = case.positional or ("arrays",)
