@@ -63,10 +63,10 @@ def select_cases(selection: Selection, files: list[Path] | None = None) -> list[
         raise InputError(f"--dtypes: unknown dtype {exc.args[0]!r}; known: {', '.join(dt.NAMES)}; "
                          f"groups: {', '.join(DTYPE_GROUPS)}") from None
     for pattern in selection.ops:
-        if not any(_op_matches(pattern, c) for c in cases):
+        if not any(op_matches(pattern, c) for c in cases):
             raise InputError(f"--ops {pattern}: matches no op or case id")
     chosen = [c for c in cases
-              if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
+              if (not selection.ops or any(op_matches(p, c) for p in selection.ops))
               and (not selection.dtypes or c.dtype in dtypes)]
     if not chosen:
         flags = [f"--ops {p}" for p in selection.ops] + [f"--dtypes {','.join(selection.dtypes)}"] * bool(selection.dtypes)
@@ -86,7 +86,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _op_matches(pattern: str, case: Case) -> bool:
+def op_matches(pattern: str, case: Case) -> bool:
     return glob(pattern, case.op) or glob(pattern, case.id)
 
 
@@ -140,8 +140,9 @@ class Run:
 class Interrupted(Exception):
     """Ctrl-C: the finished cells are in the journal; ``resume`` finishes the run."""
 
-    def __init__(self, resume: Path, kept: int):
-        super().__init__(f"interrupted: {kept} finished cells kept; resume with: mlxport check --resume {resume}")
+    def __init__(self, resume: Path, kept: int, resumable: bool = True):
+        how = f"resume with: mlxport check --resume {resume}" if resumable else f"in {journal_path(resume)}"
+        super().__init__(f"interrupted: {kept} finished cells kept; {how}")
         self.resume, self.kept = resume, kept
 
 
@@ -170,10 +171,12 @@ def execute_selection(selection: Selection, options: RunOptions, on_result=lambd
 
 
 def execute(cases: list[Case], targets: list[Target], infos: list[TargetInfo], options: RunOptions,
-            on_result=lambda result: None, header: dict | None = None, unreached: list[Path] | None = None) -> Run:
+            on_result=lambda result: None, header: dict | None = None, unreached: list[Path] | None = None,
+            resumable: bool = True) -> Run:
     """Run (or, with ``options.resume``, finish) every cell of ``cases`` x ``targets`` in worker
     processes, journalling each as it finishes; ``header`` is the journal's (what a resume needs).
-    With ``unreached`` (case folders), MLX's primitives that no cell reached go in the document."""
+    With ``unreached`` (case folders), MLX's primitives that no cell reached go in the document;
+    ``resumable``: whether ``mlxport check --resume`` can finish it (a check, not a trace)."""
     env = prepare_environment()
     path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
@@ -194,7 +197,7 @@ def execute(cases: list[Case], targets: list[Target], infos: list[TargetInfo], o
     except BaseException as exc:
         record.close()  # kept for --resume
         if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted(path, len(done)) from None
+            raise Interrupted(path, len(done), resumable) from None
         raise
     ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
     ordered = attribute(ordered)  # a failing cell names the primitives of its graph, and a likely culprit

@@ -269,6 +269,85 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
         out.print(f"wrote {json_path}", markup=False, highlight=False)
 
 
+TimeoutOpt = typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run")
+JsonOpt = typer.Option(None, "--json", help="write the results file here")
+SaveOpt = typer.Option(None, "--save", help="write the trace here (mlxport.trace/1), to replay elsewhere")
+MaxBytesOpt = typer.Option(None, "--max-bytes", min=0, help="of --save's file: past it, calls keep their "
+                           "signature and replay on generated inputs [default: 256 MiB]")
+TraceOpsOpt = typer.Option([], "--ops", help="check only these calls: shell glob on op names or call ids; repeatable")
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def trace(
+    program: List[str] = typer.Argument(..., metavar="SCRIPT [ARGS]...", help="the program and its arguments, "
+                                        "as python takes them; every option of mlxport comes before SCRIPT"),
+    module: bool = typer.Option(False, "-m", help="SCRIPT is a module, run as python -m MODULE ARGS..."),
+    target: List[str] = TargetOpt, ops: List[str] = TraceOpsOpt, save: Optional[Path] = SaveOpt,
+    max_bytes: Optional[int] = MaxBytesOpt, timeout: float = TimeoutOpt, json_path: Optional[Path] = JsonOpt,
+    junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
+    min_coverage: List[str] = MinCoverageOpt, baseline: Optional[Path] = BaselineOpt,
+    xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt, by: str = ByOpt,
+) -> None:
+    """Run a program as python would, record every MLX call it makes, and check each distinct
+    call on every target: the matrix of the program's own calls."""
+    from .trace.record import record  # the recorder patches MLX: only when asked
+
+    _rows(by)
+    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the program runs
+    recorded = record((["-m"] if module else []) + list(program))
+    _check_trace(recorded, save, max_bytes, Selection(tuple(target), tuple(ops)), timeout, json_path, asked,
+                 (junit, markdown, strict_xfail, by))
+
+
+@app.command()
+def replay(
+    trace_file: Path = typer.Argument(..., metavar="TRACE", help="a trace that mlxport trace --save wrote"),
+    target: List[str] = TargetOpt, ops: List[str] = TraceOpsOpt, save: Optional[Path] = SaveOpt,
+    max_bytes: Optional[int] = MaxBytesOpt, timeout: float = TimeoutOpt, json_path: Optional[Path] = JsonOpt,
+    junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
+    min_coverage: List[str] = MinCoverageOpt, baseline: Optional[Path] = BaselineOpt,
+    xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt, by: str = ByOpt,
+) -> None:
+    """Check a saved trace on this machine's targets: record where the program lives, replay
+    where it must run."""
+    from .trace import tracefile
+
+    _rows(by)
+    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())
+    loaded = tracefile.load(trace_file)
+    _check_trace(loaded, save, max_bytes, Selection(tuple(target), tuple(ops)), timeout, json_path, asked,
+                 (junit, markdown, strict_xfail, by), trace_file)
+
+
+def _check_trace(recorded, save: Optional[Path], max_bytes: Optional[int], selection: Selection, timeout: float,
+                 json_path: Optional[Path], asked: gates.Inputs, report_args: tuple, path: Optional[Path] = None) -> None:
+    """Save the trace where asked (and check what was saved), check it, report as check does;
+    then a program that failed is one line and exit 2, after the gates are judged."""
+    from .model import Origin
+    from .trace import run as traced, tracefile
+
+    if save:
+        tracefile.save(recorded, save, traced.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+        recorded, path = tracefile.load(save), save  # what replay will see: the same statuses
+        out.print(f"trace: {save}", markup=False, highlight=False)
+    origin = Origin("trace", str(path)) if path else Origin("trace", program=tuple(recorded.program))
+    junit, markdown, strict_xfail, by = report_args
+    run, cases = _run(lambda advance: traced.check_trace(
+        recorded, origin, selection, RunOptions(timeout=timeout, results=json_path, xfails=asked.xfails), advance))
+    report.print_check(out, run.cells, run.infos, by, title=f"mlxport trace: {shlex.join(recorded.program)}")
+    for line in traced.summary_lines(recorded, cases, run.cells):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if run.written:
+        out.print(f"results: {run.written}")
+    try:
+        _finish(run.doc, gates.judge(run.cells, asked, list(run.stale), strict_xfail), asked.any,
+                (junit, markdown, None, None), strict_xfail, by)
+    finally:
+        if recorded.exit is not None:  # exit 2 rather than a gate's 1: the program itself failed
+            raise InputError(f"{shlex.join(recorded.program)}: {recorded.exit}; the calls it made until then "
+                             "are checked above")
+
+
 def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict_xfail: bool, by: str = "op") -> None:
     """Write the asked-for reports, print the gates' verdict; a failed gate exits 1."""
     from . import exports
