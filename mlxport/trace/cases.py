@@ -94,11 +94,23 @@ def _output(output) -> tuple[np.ndarray, ...] | None:
 
 
 def _out(output, same: Case | None, sig: Signature) -> tuple[str, ...]:
-    """The dtypes the call returns: those the program got; else the catalog's for the same op
-    and dtype; else the main input's."""
+    """The dtypes the call returns: those the program got; else a dtype it asked for
+    (``astype``, ``dtype=``); else the catalog's for the same op and dtype; else the main input's."""
     if output is not None:
         return tuple(dt.name_of(a.dtype) for a in output)
-    return same.out if same and same.out else (sig.dtype,)
+    asked = _dtypes_in((sig.args, sig.kwargs))
+    if asked:
+        return (asked[0],)
+    return same.out if same and same.out and "dtype" not in same.params else (sig.dtype,)
+
+
+def _dtypes_in(value) -> list[str]:
+    """The names of the DTypes among a call's arguments, in order."""
+    if isinstance(value, DType):
+        return [value.name]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [d for v in value for d in _dtypes_in(v)] if isinstance(value, (list, tuple)) else []
 
 
 def _spec(shape, dtype: str, like: Case | None, i: int) -> InputSpec:
