@@ -334,7 +334,7 @@ def _check_trace(recorded, save: Optional[Path], max_bytes: Optional[int], selec
     junit, markdown, strict_xfail, by = report_args
     run, cases = _run(lambda advance: traced.check_trace(
         recorded, origin, selection, RunOptions(timeout=timeout, results=json_path, xfails=asked.xfails), advance))
-    report.print_check(out, run.cells, run.infos, by, title=f"mlxport trace: {shlex.join(recorded.program)}")
+    report.print_check(out, run.cells, run.infos, by, title="mlxport trace")
     for line in traced.summary_lines(recorded, cases, run.cells):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     if run.written:

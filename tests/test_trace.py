@@ -9,10 +9,10 @@ import pytest
 
 from mlxport import exports, gates, report
 from mlxport.check import RunOptions, Selection, execute
-from mlxport.model import Case, Origin, Rule, Status
+from mlxport.model import Case, InputError, Origin, Rule, Status
 from mlxport.trace.calls import DType, Signature, Slot, Trace
 from mlxport.trace.cases import COMPILED, trace_cases
-from mlxport.trace.run import check_trace, summary_lines
+from mlxport.trace.run import check_trace, choose, summary_lines
 
 mx = pytest.importorskip("mlx.core")
 pytest.importorskip("torch")
@@ -76,6 +76,14 @@ def test_each_call_is_a_cell_on_each_target(replayed):
         assert cells[("astype[float32,(4,5),bfloat16]", target)].status is Status.PASS
     assert mlx["getitem[float32,(4,5)(2,),(1:,:,[i])]"].status is Status.PASS
     assert cells[("getitem[float32,(4,5)(2,),(1:,:,[i])]", "torch:cpu")].status in (Status.PASS, Status.UNSUPPORTED)
+
+
+def test_ops_picks_calls_as_the_rerun_command_does(replayed):
+    _, cases, _ = replayed
+    assert [c.id for c in choose(cases, ("argmin[float32,(4,5),axis=1]",))] == ["argmin[float32,(4,5),axis=1]"]
+    assert [c.id for c in choose(cases, ("exp",))] == ["exp[float32,(4,5)]", "exp[float32,(4,3)]"]
+    with pytest.raises(InputError, match=r"^--ops sin\*: matches no call of the trace$"):
+        choose(cases, ("sin*",))
 
 
 def test_an_op_without_reference_is_a_named_skip_and_generated_inputs_say_so(replayed):
