@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import shlex
 import sys
@@ -269,71 +271,86 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
         out.print(f"wrote {json_path}", markup=False, highlight=False)
 
 
-TimeoutOpt = typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run")
-JsonOpt = typer.Option(None, "--json", help="write the results file here")
-SaveOpt = typer.Option(None, "--save", help="write the trace here (mlxport.trace/1), to replay elsewhere")
-MaxBytesOpt = typer.Option(None, "--max-bytes", min=0, help="of --save's file: past it, calls keep their "
-                           "signature and replay on generated inputs [default: 256 MiB]")
-TraceOpsOpt = typer.Option([], "--ops", help="check only these calls: shell glob on op names or call ids; repeatable")
+# The options that trace and replay share (DESIGN.md, "Programs"): name -> (type, option).
+PROGRAM_OPTIONS = {
+    "target": (List[str], TargetOpt),
+    "ops": (List[str], typer.Option([], "--ops", help="check only these calls: shell glob on op names or call "
+                                    "ids; repeatable")),
+    "save": (Optional[Path], typer.Option(None, "--save", help="write the trace here (mlxport.trace/1), to "
+                                          "replay elsewhere")),
+    "max_bytes": (Optional[int], typer.Option(None, "--max-bytes", min=0, help="of --save's file: past it, calls "
+                                              "keep their signature and replay on generated inputs [default: 256 MiB]")),
+    "timeout": (float, typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run")),
+    "json_path": (Optional[Path], typer.Option(None, "--json", help="write the results file here")),
+    "junit": (Optional[Path], JunitOpt), "markdown": (Optional[Path], MarkdownOpt),
+    "min_coverage": (List[str], MinCoverageOpt), "baseline": (Optional[Path], BaselineOpt),
+    "xfails": (Optional[Path], XfailsOpt), "strict_xfail": (bool, StrictXfailOpt), "by": (str, ByOpt),
+}
+
+
+def _program_options(command: Callable) -> Callable:
+    """``command`` with the options of ``PROGRAM_OPTIONS`` after its own; it takes their values
+    as one dict, ``options``."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "options"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+              for name, (kind, option) in PROGRAM_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def with_options(**values):
+        return command(**{p.name: values.pop(p.name) for p in own}, options=values)
+
+    with_options.__signature__ = inspect.Signature(own + shared)
+    with_options.__annotations__ = {p.name: p.annotation for p in own + shared}
+    return with_options
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
+@_program_options
 def trace(
-    program: List[str] = typer.Argument(..., metavar="SCRIPT [ARGS]...", help="the program and its arguments, "
+    program: List[str] = typer.Argument(..., metavar="SCRIPT", help="the program and its arguments, "
                                         "as python takes them; every option of mlxport comes before SCRIPT"),
     module: bool = typer.Option(False, "-m", help="SCRIPT is a module, run as python -m MODULE ARGS..."),
-    target: List[str] = TargetOpt, ops: List[str] = TraceOpsOpt, save: Optional[Path] = SaveOpt,
-    max_bytes: Optional[int] = MaxBytesOpt, timeout: float = TimeoutOpt, json_path: Optional[Path] = JsonOpt,
-    junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
-    min_coverage: List[str] = MinCoverageOpt, baseline: Optional[Path] = BaselineOpt,
-    xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt, by: str = ByOpt,
+    options: dict = None,
 ) -> None:
     """Run a program as python would, record every MLX call it makes, and check each distinct
     call on every target: the matrix of the program's own calls."""
     from .trace.record import record  # the recorder patches MLX: only when asked
 
-    _rows(by)
-    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the program runs
-    recorded = record((["-m"] if module else []) + list(program))
-    _check_trace(recorded, save, max_bytes, Selection(tuple(target), tuple(ops)), timeout, json_path, asked,
-                 (junit, markdown, strict_xfail, by))
+    _check_trace(lambda: record((["-m"] if module else []) + list(program)), None, **options)
 
 
 @app.command()
-def replay(
-    trace_file: Path = typer.Argument(..., metavar="TRACE", help="a trace that mlxport trace --save wrote"),
-    target: List[str] = TargetOpt, ops: List[str] = TraceOpsOpt, save: Optional[Path] = SaveOpt,
-    max_bytes: Optional[int] = MaxBytesOpt, timeout: float = TimeoutOpt, json_path: Optional[Path] = JsonOpt,
-    junit: Optional[Path] = JunitOpt, markdown: Optional[Path] = MarkdownOpt,
-    min_coverage: List[str] = MinCoverageOpt, baseline: Optional[Path] = BaselineOpt,
-    xfails: Optional[Path] = XfailsOpt, strict_xfail: bool = StrictXfailOpt, by: str = ByOpt,
-) -> None:
+@_program_options
+def replay(trace_file: Path = typer.Argument(..., metavar="TRACE", help="a trace that mlxport trace --save wrote"),
+           options: dict = None) -> None:
     """Check a saved trace on this machine's targets: record where the program lives, replay
     where it must run."""
     from .trace import tracefile
 
-    _rows(by)
-    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())
-    loaded = tracefile.load(trace_file)
-    _check_trace(loaded, save, max_bytes, Selection(tuple(target), tuple(ops)), timeout, json_path, asked,
-                 (junit, markdown, strict_xfail, by), trace_file)
+    _check_trace(lambda: tracefile.load(trace_file), trace_file, **options)
 
 
-def _check_trace(recorded, save: Optional[Path], max_bytes: Optional[int], selection: Selection, timeout: float,
-                 json_path: Optional[Path], asked: gates.Inputs, report_args: tuple, path: Optional[Path] = None) -> None:
-    """Save the trace where asked (and check what was saved), check it, report as check does;
-    then a program that failed is one line and exit 2, after the gates are judged."""
+def _check_trace(load: Callable, path: Optional[Path], target, ops, save, max_bytes, timeout, json_path, junit,
+                 markdown, min_coverage, baseline, xfails, strict_xfail, by) -> None:
+    """Read the gates' inputs, then ``load()`` the trace (run the program, or read a file);
+    save it where asked (and check what was saved: what replay will see), check it, report as
+    check does; then a program that failed is one line and exit 2, after the gates' verdict."""
     from .model import Origin
-    from .trace import run as traced, tracefile
+    from .trace import run as traced
 
+    _rows(by)
+    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the program runs
+    recorded = load()
     if save:
+        from .trace import tracefile
+
         tracefile.save(recorded, save, traced.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
-        recorded, path = tracefile.load(save), save  # what replay will see: the same statuses
+        recorded, path = tracefile.load(save), save
         out.print(f"trace: {save}", markup=False, highlight=False)
     origin = Origin("trace", str(path)) if path else Origin("trace", program=tuple(recorded.program))
-    junit, markdown, strict_xfail, by = report_args
-    run, cases = _run(lambda advance: traced.check_trace(
-        recorded, origin, selection, RunOptions(timeout=timeout, results=json_path, xfails=asked.xfails), advance))
+    options = RunOptions(timeout=timeout, results=json_path, xfails=asked.xfails)
+    run, cases = _run(lambda advance: traced.check_trace(recorded, origin, Selection(tuple(target), tuple(ops)),
+                                                         options, advance))
     report.print_check(out, run.cells, run.infos, by, title="mlxport trace")
     for line in traced.summary_lines(recorded, cases, run.cells):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -342,8 +359,8 @@ def _check_trace(recorded, save: Optional[Path], max_bytes: Optional[int], selec
     try:
         _finish(run.doc, gates.judge(run.cells, asked, list(run.stale), strict_xfail), asked.any,
                 (junit, markdown, None, None), strict_xfail, by)
-    finally:
-        if recorded.exit is not None:  # exit 2 rather than a gate's 1: the program itself failed
+    finally:  # exit 2, not a gate's 1: the program itself failed
+        if recorded.exit is not None:
             raise InputError(f"{shlex.join(recorded.program)}: {recorded.exit}; the calls it made until then "
                              "are checked above")
 
