@@ -13,14 +13,26 @@ from typing import Iterator
 import yaml
 
 from . import derive, references, versions
-from .model import Case, InputError, Rule
+from .model import Case, InputError, Origin, Rule
 from .schema import (CANONICAL, ENTRY_FIELDS, FAMILY_FIELDS, LAYOUTS, MAX_ELEMENTS, STRESS_CLASSES,
                      VALUE_CLASSES, VARIANT_FIELDS, Where, check_fields, choices, dtype_list, one_of, rules)
 from .shapes import format_shapes, parse_shapes
 from .yamlfile import load_yaml, overlay
 
-__all__ = ["MAX_ELEMENTS", "declared_dtypes", "entries", "expand_variant", "glob", "load_file",
+__all__ = ["MAX_ELEMENTS", "builtin_cases", "declared_dtypes", "entries", "expand_variant", "glob", "load_file",
            "load_files", "matches", "supports"]
+
+
+def builtin_cases() -> Path:
+    """The catalog shipped with mlxport: inside the wheel, or beside the package in a checkout."""
+    here = Path(__file__).resolve().parent
+    return here / "cases" if (here / "cases").is_dir() else here.parent / "cases"
+
+
+def origin_of(path: Path) -> Origin:
+    """The origin of the cases of a case file: the built-in catalog, or the folder it is in."""
+    folder = Path(path).parent
+    return Origin() if folder.resolve() == builtin_cases() else Origin("folder", str(folder))
 
 
 def load_files(paths: list[Path]) -> list[Case]:
@@ -172,6 +184,7 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> li
     stress = one_of(variant, "stress", None, STRESS_CLASSES, where)
     name = variant.get("name") or stress  # a stress variant is named after its class unless named
     source = f"{where.path}:{getattr(variant, 'line', 0) or entry.line}"
+    origin = origin_of(where.path)
     cases = []
     for dtype, shapes, values, layout in _combinations(merged, where):
         specs = derive.inputs(merged, shapes, dtype, values, layout, where)
@@ -180,9 +193,9 @@ def _variant_cases(entry: dict, variant: dict, shared: dict, where: Where) -> li
             id=_case_id(entry["op"], dtype, shapes, values, layout, name, merged["params"]),
             dtype=dtype, inputs=specs, params=params, out=derive.out(merged, specs, dtype, where),
             positional=positional, tolerance=derive.tolerance(merged, dtype, where), source=source,
-            reduction=derive.reduction(merged, specs, where), timeout=derive.timeout(merged, where),
+            reduction=derive.reduction(merged, specs, where), reduces=merged.get("reduces"), timeout=derive.timeout(merged, where),
             repeat=derive.repeat(merged, where), attempts=derive.attempts(merged, where),
-            work=derive.work(merged, shapes, params, dtype, where), stress=stress, **shared,
+            work=derive.work(merged, shapes, params, dtype, where), stress=stress, origin=origin, **shared,
         ))
     return cases
 

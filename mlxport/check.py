@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from . import dtypes as dt
 from . import failures, journal, primitives, results
 from .api import NOT_APPLICABLE
 from .backends import Target, discover
-from .catalog import glob, load_files
+from .catalog import builtin_cases, glob, load_files
 from .attribution import attribute
 from .gates import apply_xfails
 from .journal import journal_path
@@ -41,12 +42,6 @@ class Selection:
                    tuple(Path(d) for d in data["case_dirs"]), data.get("shard"))
 
 
-def builtin_cases() -> Path:
-    """The catalog shipped with mlxport: inside the wheel, or beside the package in a checkout."""
-    here = Path(__file__).resolve().parent
-    return here / "cases" if (here / "cases").is_dir() else here.parent / "cases"
-
-
 def case_files(extra: tuple[Path, ...], base: Path | None = None) -> list[Path]:
     """Every case file: those of ``base`` (the built-in catalog by default), then those of each
     ``--cases`` folder; the not-applicable list and the dtype limits beside them are not cases."""
@@ -68,10 +63,10 @@ def select_cases(selection: Selection, files: list[Path] | None = None) -> list[
         raise InputError(f"--dtypes: unknown dtype {exc.args[0]!r}; known: {', '.join(dt.NAMES)}; "
                          f"groups: {', '.join(DTYPE_GROUPS)}") from None
     for pattern in selection.ops:
-        if not any(_op_matches(pattern, c) for c in cases):
+        if not any(op_matches(pattern, c) for c in cases):
             raise InputError(f"--ops {pattern}: matches no op or case id")
     chosen = [c for c in cases
-              if (not selection.ops or any(_op_matches(p, c) for p in selection.ops))
+              if (not selection.ops or any(op_matches(p, c) for p in selection.ops))
               and (not selection.dtypes or c.dtype in dtypes)]
     if not chosen:
         flags = [f"--ops {p}" for p in selection.ops] + [f"--dtypes {','.join(selection.dtypes)}"] * bool(selection.dtypes)
@@ -91,7 +86,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _op_matches(pattern: str, case: Case) -> bool:
+def op_matches(pattern: str, case: Case) -> bool:
     return glob(pattern, case.op) or glob(pattern, case.id)
 
 
@@ -145,8 +140,9 @@ class Run:
 class Interrupted(Exception):
     """Ctrl-C: the finished cells are in the journal; ``resume`` finishes the run."""
 
-    def __init__(self, resume: Path, kept: int):
-        super().__init__(f"interrupted: {kept} finished cells kept; resume with: mlxport check --resume {resume}")
+    def __init__(self, resume: Path, kept: int, resumable: bool = True):
+        how = f"resume with: mlxport check --resume {resume}" if resumable else f"in {journal_path(resume)}"
+        super().__init__(f"interrupted: {kept} finished cells kept; {how}")
         self.resume, self.kept = resume, kept
 
 
@@ -161,20 +157,34 @@ def _journal_to_resume(path: Path) -> Path:
     return partial
 
 
-def execute(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
-    """Run (or finish) a check in worker processes, journalling every cell as it finishes."""
+def execute_selection(selection: Selection, options: RunOptions, on_result=lambda result: None) -> Run:
+    """``mlxport check``: choose the cases and targets of ``selection`` (a resumed run's, from its
+    journal), then run them with :func:`execute`."""
+    if options.resume:
+        header, _ = journal.read(_journal_to_resume(options.resume))
+        selection = Selection.from_json(header["selection"])
+    cases = select_cases(selection)
+    targets, infos = select_targets(selection)
+    run = execute(cases, targets, infos, options, on_result, {"selection": selection.to_json()},
+                  unreached=[builtin_cases(), *selection.case_dirs])
+    return dataclasses.replace(run, selection=selection)
+
+
+def execute(cases: list[Case], targets: list[Target], infos: list[TargetInfo], options: RunOptions,
+            on_result=lambda result: None, header: dict | None = None, unreached: list[Path] | None = None,
+            resumable: bool = True) -> Run:
+    """Run (or, with ``options.resume``, finish) every cell of ``cases`` x ``targets`` in worker
+    processes, journalling each as it finishes; ``header`` is the journal's (what a resume needs).
+    With ``unreached`` (case folders), MLX's primitives that no cell reached go in the document;
+    ``resumable``: whether ``mlxport check --resume`` can finish it (a check, not a trace)."""
     env = prepare_environment()
     path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
     if options.resume:
-        header, done = journal.read(_journal_to_resume(path))
-        selection = Selection.from_json(header["selection"])
-    cases = select_cases(selection)
-    targets, infos = select_targets(selection)
+        _, done = journal.read(_journal_to_resume(path))
     cells = [(c, t) for c in cases for t in targets]
     todo = [cell for cell in cells if (cell[0].id, cell[1].name) not in done]
-    record = journal.Journal(journal_path(path), {"selection": selection.to_json(), "env": env},
-                             fresh=not options.resume)
+    record = journal.Journal(journal_path(path), {**(header or {}), "env": env}, fresh=not options.resume)
 
     def finished(index: int, result: CellResult) -> None:
         record.append(result)
@@ -187,17 +197,16 @@ def execute(selection: Selection, options: RunOptions, on_result=lambda result: 
     except BaseException as exc:
         record.close()  # kept for --resume
         if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted(path, len(done)) from None
+            raise Interrupted(path, len(done), resumable) from None
         raise
     ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
     ordered = attribute(ordered)  # a failing cell names the primitives of its graph, and a likely culprit
     written = path if (options.results or options.resume) else None
     doc = results.document(ordered, infos, env)
-    if any(c.primitives for c in ordered):  # MLX targets ran: which primitives of the build no cell reached
-        folders = [builtin_cases(), *selection.case_dirs]
-        doc["unreached_primitives"] = primitives.unreached_by_target(ordered, folders)
+    if unreached is not None and any(c.primitives for c in ordered):  # which primitives of the build no cell reached
+        doc["unreached_primitives"] = primitives.unreached_by_target(ordered, unreached)
     if written:
         results.write(written, doc)
     record.close(remove=True)  # a run that wrote no file leaves no empty .mlxport behind
     saved = failures.written(options.save_failures, before, ordered) if options.save_failures else 0
-    return Run(ordered, infos, written, tuple(stale), doc, selection, saved)
+    return Run(ordered, infos, written, tuple(stale), doc, saved=saved)

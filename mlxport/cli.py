@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
@@ -14,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__, gates, report, results
-from .check import DEFAULT_TIMEOUT, Interrupted, RunOptions, Selection, execute, select_cases
+from .check import DEFAULT_TIMEOUT, Interrupted, Run, RunOptions, Selection, execute_selection, select_cases
 from .model import InputError
 from .schema import DTYPE_GROUPS
 
@@ -115,7 +117,8 @@ def check(
         raise InputError("--resume: takes the selection and results file of the interrupted run; "
                          "give no --target, --ops, --dtypes, --cases, --shard or --json with it")
     asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the run: a bad one costs nothing
-    run = _run(selection, RunOptions(jobs, timeout, json_path, resume, asked.xfails, save_failures))
+    options = RunOptions(jobs, timeout, json_path, resume, asked.xfails, save_failures)
+    run = _run(lambda advance: execute_selection(selection, options, advance))
     if not run.cells:  # only a shard can be empty: an empty selection is an input error
         out.print(f"shard {run.selection.shard} is empty: the selection has fewer cases than shards; "
                   "nothing to run or gate" + (f"; results: {run.written}" if run.written else ""), highlight=False)
@@ -268,6 +271,100 @@ def diff_files(old: Path = typer.Argument(..., help="the earlier results file"),
         out.print(f"wrote {json_path}", markup=False, highlight=False)
 
 
+# The options that trace and replay share (DESIGN.md, "Programs"): name -> (type, option).
+PROGRAM_OPTIONS = {
+    "target": (List[str], TargetOpt),
+    "ops": (List[str], typer.Option([], "--ops", help="check only these calls: shell glob on op names or call "
+                                    "ids; repeatable")),
+    "save": (Optional[Path], typer.Option(None, "--save", help="write the trace here (mlxport.trace/1), to "
+                                          "replay elsewhere")),
+    "max_bytes": (Optional[int], typer.Option(None, "--max-bytes", min=0, help="of --save's file: past it, calls "
+                                              "keep their signature and replay on generated inputs [default: 256 MiB]")),
+    "timeout": (float, typer.Option(DEFAULT_TIMEOUT, "--timeout", min=0.1, help="seconds a cell may run")),
+    "json_path": (Optional[Path], typer.Option(None, "--json", help="write the results file here")),
+    "junit": (Optional[Path], JunitOpt), "markdown": (Optional[Path], MarkdownOpt),
+    "min_coverage": (List[str], MinCoverageOpt), "baseline": (Optional[Path], BaselineOpt),
+    "xfails": (Optional[Path], XfailsOpt), "strict_xfail": (bool, StrictXfailOpt), "by": (str, ByOpt),
+}
+
+
+def _program_options(command: Callable) -> Callable:
+    """``command`` with the options of ``PROGRAM_OPTIONS`` after its own; it takes their values
+    as one dict, ``options``."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "options"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+              for name, (kind, option) in PROGRAM_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def with_options(**values):
+        return command(**{p.name: values.pop(p.name) for p in own}, options=values)
+
+    with_options.__signature__ = inspect.Signature(own + shared)
+    with_options.__annotations__ = {p.name: p.annotation for p in own + shared}
+    return with_options
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+@_program_options
+def trace(
+    program: List[str] = typer.Argument(..., metavar="SCRIPT", help="the program and its arguments, "
+                                        "as python takes them; every option of mlxport comes before SCRIPT"),
+    module: bool = typer.Option(False, "-m", help="SCRIPT is a module, run as python -m MODULE ARGS..."),
+    options: dict = None,
+) -> None:
+    """Run a program as python would, record every MLX call it makes, and check each distinct
+    call on every target: the matrix of the program's own calls."""
+    from .trace.record import record  # the recorder patches MLX: only when asked
+
+    _check_trace(lambda: record((["-m"] if module else []) + list(program)), None, **options)
+
+
+@app.command()
+@_program_options
+def replay(trace_file: Path = typer.Argument(..., metavar="TRACE", help="a trace that mlxport trace --save wrote"),
+           options: dict = None) -> None:
+    """Check a saved trace on this machine's targets: record where the program lives, replay
+    where it must run."""
+    from .trace import tracefile
+
+    _check_trace(lambda: tracefile.load(trace_file), trace_file, **options)
+
+
+def _check_trace(load: Callable, path: Optional[Path], target, ops, save, max_bytes, timeout, json_path, junit,
+                 markdown, min_coverage, baseline, xfails, strict_xfail, by) -> None:
+    """Read the gates' inputs, then ``load()`` the trace (run the program, or read a file);
+    save it where asked (and check what was saved: what replay will see), check it, report as
+    check does; then a program that failed is one line and exit 2, after the gates' verdict."""
+    from .model import Origin
+    from .trace import run as traced
+
+    _rows(by)
+    asked = gates.read_inputs(min_coverage, baseline, xfails, _known_targets())  # before the program runs
+    recorded = load()
+    if save:
+        from .trace import tracefile
+
+        tracefile.save(recorded, save, traced.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+        recorded, path = tracefile.load(save), save
+        out.print(f"trace: {save}", markup=False, highlight=False)
+    origin = Origin("trace", str(path)) if path else Origin("trace", program=tuple(recorded.program))
+    options = RunOptions(timeout=timeout, results=json_path, xfails=asked.xfails)
+    run, cases = _run(lambda advance: traced.check_trace(recorded, origin, Selection(tuple(target), tuple(ops)),
+                                                         options, advance))
+    report.print_check(out, run.cells, run.infos, by, title="mlxport trace")
+    for line in traced.summary_lines(recorded, cases, run.cells):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if run.written:
+        out.print(f"results: {run.written}")
+    try:
+        _finish(run.doc, gates.judge(run.cells, asked, list(run.stale), strict_xfail), asked.any,
+                (junit, markdown, None, None), strict_xfail, by)
+    finally:  # exit 2, not a gate's 1: the program itself failed
+        if recorded.exit is not None:
+            raise InputError(f"{shlex.join(recorded.program)}: {recorded.exit}; the calls it made until then "
+                             "are checked above")
+
+
 def _finish(doc: dict, verdict: gates.Verdict, gated: bool, paths: tuple, strict_xfail: bool, by: str = "op") -> None:
     """Write the asked-for reports, print the gates' verdict; a failed gate exits 1."""
     from . import exports
@@ -299,8 +396,9 @@ def _known_targets() -> set[str]:
     return {t.name for t in discover()}
 
 
-def _run(selection: Selection, options: RunOptions):
-    """``execute`` with a progress bar; Ctrl-C prints how to resume and exits 130."""
+def _run(work: Callable[[Callable], Run]) -> Run:
+    """``work(on_result)`` (a run of cells) with a progress bar; Ctrl-C prints how to resume
+    and exits 130."""
     with _progress() as progress:
         task = progress.add_task("checking", total=None)
 
@@ -308,7 +406,7 @@ def _run(selection: Selection, options: RunOptions):
             progress.update(task, advance=1, description=cell.case[:48])
 
         try:
-            return execute(selection, options, advance)
+            return work(advance)
         except Interrupted as exc:
             progress.stop()
             err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False, soft_wrap=True)

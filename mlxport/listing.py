@@ -37,7 +37,7 @@ def catalog(console: Console, cases: list[Case], as_json: bool) -> None:
 def uncovered(console: Console, ops: set[str], cases_dirs: list[Path], as_json: bool) -> None:
     """The public MLX functions in neither the catalog nor a not-applicable list, one a line."""
     from . import api
-    from .check import builtin_cases
+    from .catalog import builtin_cases
 
     public = api.public_functions()
     found = api.coverage(ops, api.not_applicable([builtin_cases(), *cases_dirs]), public)
@@ -61,7 +61,7 @@ def primitive_classes(console: Console, cases_dirs: list[Path], as_json: bool) -
     """Every primitive class of the installed MLX, read from its library, with its names and the
     reasons no case reaches it."""
     from . import primitives
-    from .check import builtin_cases
+    from .catalog import builtin_cases
 
     folders = [builtin_cases(), *cases_dirs]
     rows = primitives.listing(folders)

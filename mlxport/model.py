@@ -94,6 +94,28 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a case comes from, which says how to rerun one of its cells: the built-in catalog
+    (``kind="catalog"``), a ``--cases`` folder (``"folder"``, ``path``), or a program's trace
+    (``"trace"``: ``path`` the saved trace file, else ``program`` the argv it was recorded from)."""
+
+    kind: str = "catalog"
+    path: str | None = None
+    program: tuple[str, ...] = ()
+
+    def rerun(self, target: str, case: str) -> str:
+        """The command that reruns the cell of ``case`` on ``target``."""
+        if self.kind == "folder":
+            return rerun_command(target, case, f" --cases {shlex.quote(self.path)}")
+        if self.kind != "trace":
+            return rerun_command(target, case)
+        ops = f"--target {shlex.quote(target_of(target))} --ops {shlex.quote(case)}"
+        if self.path:
+            return f"mlxport replay {shlex.quote(self.path)} {ops}"
+        return f"mlxport trace {ops} {shlex.join(self.program)}"
+
+
+@dataclass(frozen=True)
 class Case:
     """One op with concrete inputs. ``id`` is stable across machines and runs."""
 
@@ -112,12 +134,23 @@ class Case:
     divergences: tuple[Rule, ...] = ()
     source: str = ""
     reduction: int | None = None  # the length K of the sum the op does, from ``reduces:``
+    reduces: str | int | None = None  # ``reduces:`` itself ("axis", or an axis): K for other shapes
     reference: str | None = None  # the op whose golden this is (an alias's original); None: op
     work: Any = None  # bench.work.Work: the bytes and flops its case data declares
     timeout: float | None = None  # seconds a cell may run, where the case data sets fewer than --timeout
     repeat: int = 1  # times the call runs in a cell, each on inputs made anew (a fault that comes and goes)
     attempts: tuple[tuple[str, int], ...] = ()  # (target glob, n): a cell there runs in up to n new processes
     stress: str | None = None  # the stress class of its variant (schema.STRESS_CLASSES), if any
+    origin: Origin = Origin()  # where it comes from: what reruns one of its cells
+    # A traced call (trace/cases.py): its (args, kwargs) as the program passed them, with a
+    # trace.calls.Slot for each input, instead of the params/positional/pack recipe.
+    template: tuple | None = None
+    # Its recorded input arrays (one per input spec), used instead of generating them from the
+    # seed; the output the program itself got; why its inputs are generated, where they are.
+    arrays: tuple | None = field(default=None, compare=False, repr=False)
+    output: tuple | None = field(default=None, compare=False, repr=False)
+    generated: str | None = None  # "recorded inside mx.compile", "past --max-bytes"
+    calls: int | None = None  # how many times the program made the call
 
 
 @dataclass(frozen=True)
@@ -178,6 +211,8 @@ class CellResult:
     # The sorted names of the MLX primitives in the graph of its outputs; None off MLX, for a
     # skip, and for a call that raised before any graph existed.
     primitives: tuple[str, ...] | None = None
+    calls: int | None = None  # a traced call's: how many times the program made it
+    recorded: str | None = None  # a traced call's: the status the program's own output earns
 
     def to_json(self) -> dict:
         primitives = None if self.primitives is None else list(self.primitives)

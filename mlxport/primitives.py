@@ -27,7 +27,7 @@ from typing import Iterable
 
 import yaml
 
-from .catalog import glob
+from .catalog import builtin_cases, glob
 from .model import Case, InputError
 from .yamlfile import load_yaml
 
@@ -108,8 +108,6 @@ def load_names(path: Path) -> dict[str, tuple[str, ...]]:
 @functools.lru_cache(maxsize=None)
 def names() -> Names:
     """The names of the installed MLX's primitives, from the built-in catalog's names file."""
-    from .check import builtin_cases
-
     return Names(frozenset(classes()), load_names(builtin_cases() / NAMES))
 
 

@@ -61,17 +61,31 @@ def matrix_columns(results: list[CellResult], infos: list[TargetInfo], by: str =
     return [i for i in infos if i.name in ran]
 
 
-def matrix(results: list[CellResult], infos: list[TargetInfo], by: str = "op") -> Table:
+def calls_by_op(results: list[CellResult]) -> Counter:
+    """A traced program's calls of each op: the sum of its distinct calls' counts (each counted
+    once, whatever the number of targets); empty for the catalog's cells, which have none."""
+    calls = {(r.op, r.case): r.calls for r in results if r.calls is not None}
+    counts: Counter = Counter()
+    for (op, _), n in calls.items():
+        counts[op] += n
+    return counts
+
+
+def matrix(results: list[CellResult], infos: list[TargetInfo], by: str = "op", title: str = "mlxport check") -> Table:
     """A row per op (or per primitive: the cells whose graph has it), a column per target
-    (headed by its device's real name)."""
+    (headed by its device's real name); a traced program's rows by op also count its calls."""
     by_cell = counts_by_cell(results, by)
-    table = Table(title="mlxport check" + (", by primitive" if by == "primitive" else ""))
+    calls = calls_by_op(results) if by == "op" else Counter()
+    table = Table(title=title + (", by primitive" if by == "primitive" else ""))
     table.add_column(by, style="bold")
+    if calls:
+        table.add_column("calls", justify="right")
     columns = matrix_columns(results, infos, by)
     for info in columns:
         table.add_column(f"{info.name}\n{info.device_name or ''}".rstrip())
     for row in sorted({row for r in results for row in rows_of(r, by)}):
-        table.add_row(row, *[cell_text(by_cell.get((row, i.name), Counter())) for i in columns])
+        table.add_row(row, *[str(calls[row])] * bool(calls),
+                      *[cell_text(by_cell.get((row, i.name), Counter())) for i in columns])
     return table
 
 
@@ -181,9 +195,10 @@ def _failure(r: CellResult) -> Text:
     return line
 
 
-def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo], by: str = "op") -> None:
-    """The whole report of ``mlxport check``: the matrix by op or by primitive."""
-    console.print(matrix(results, infos, by))
+def print_check(console: Console, results: list[CellResult], infos: list[TargetInfo], by: str = "op",
+                title: str = "mlxport check") -> None:
+    """The whole report of ``mlxport check`` (or trace, replay): the matrix by op or by primitive."""
+    console.print(matrix(results, infos, by, title))
     console.print(LEGEND, style="dim", highlight=False)
     for line in failures(results):
         console.print(line, soft_wrap=True)

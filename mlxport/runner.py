@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -16,7 +15,8 @@ from .backends import Target
 from .catalog import matches
 from .compare import compare_outputs
 from .inputs import Input, generate
-from .model import Case, CellResult, Outcome, Status, one_line, rerun_command
+from .model import Case, CellResult, Outcome, Status, one_line
+from .trace.template import fill
 
 # Correctness runs must not let float32 matmul and conv drop to TF32 on CUDA.
 CORRECTNESS_ENV = {"MLX_ENABLE_TF32": "0"}
@@ -68,11 +68,15 @@ def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Pa
         if note is not None:
             note(fields)
 
+    if case.calls is not None:  # a traced call's fields, the same on every target
+        record(calls=case.calls, recorded=recorded(case, inputs, expected))
     outcome, actual = _outcome(target, case, inputs, expected, record)
     known = known_reason(case, target, outcome.status)
+    generated = case.generated and f"inputs generated: {case.generated}"  # the row says so
     result = CellResult(
         case=case.id, op=case.op, dtype=case.dtype, target=target.name, status=outcome.status,
-        message=outcome.message, max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
+        message="; ".join(filter(None, (generated, outcome.message))) or None,
+        max_abs_err=outcome.max_abs_err, max_rel_err=outcome.max_rel_err,
         max_ulp=outcome.max_ulp, known=known, seconds=round(time.perf_counter() - start, 6),
         p99_ulp=outcome.p99_ulp, reproduce=reproduce(case, target.name, outcome.status), **noted,
     )
@@ -81,16 +85,19 @@ def run_cell(target: Target, case: Case, inputs: list[Input], expected, save: Pa
     return result
 
 
-def reproduce(case: Case, target: str, status: Status) -> str | None:
-    """The command that reruns just this cell, for a cell that did not pass; ``[`` and ``]`` are
-    literal in ``--ops``. A case from a ``--cases`` folder names that folder."""
-    if status in (Status.PASS, Status.SKIP):
+def recorded(case: Case, inputs: list[Input], expected) -> str | None:
+    """The status word of the output the program itself got, compared with the golden as a
+    cell's output is (without the float64 re-check: that needs the device it ran on); None
+    where there is none to compare (recorded inside mx.compile, or the golden failed)."""
+    if case.output is None or isinstance(expected, Exception):
         return None
-    from .check import builtin_cases  # check imports this module
+    return compare_outputs(list(case.output), list(expected), case, [i.value for i in inputs]).status.value
 
-    folder = Path(case.source.rpartition(":")[0] or case.source).parent
-    extra = "" if not case.source or folder.resolve() == builtin_cases() else f" --cases {shlex.quote(str(folder))}"
-    return rerun_command(target, case.id, extra)
+
+def reproduce(case: Case, target: str, status: Status) -> str | None:
+    """The command that reruns just this cell, for a cell that did not pass (its case's origin
+    says which: ``Origin.rerun``)."""
+    return None if status in (Status.PASS, Status.SKIP) else case.origin.rerun(target, case.id)
 
 
 def known_reason(case: Case, target: Target, status: Status) -> str | None:
@@ -185,7 +192,11 @@ def _target_arguments(target: Target, case: Case, inputs: list[Input]) -> tuple[
 
 
 def _arguments(case: Case, inputs: list[Input], array, param) -> tuple[list, dict[str, Any]]:
-    """Positional and keyword arguments of a call; ``array`` turns an Input into an argument."""
+    """Positional and keyword arguments of a call; ``array`` turns an Input into an argument.
+    A traced call's come from its template, dtypes turned by ``param("dtype", name)``."""
+    if case.template is not None:
+        args, kwargs = fill(case.template, [array(i) for i in inputs], lambda name: param("dtype", name))
+        return list(args), kwargs
     arrays = [array(i) for i in inputs if i.name is None]
     arrays = [arrays] if case.pack else arrays
     order = case.positional or ("arrays",)

@@ -42,9 +42,14 @@ def _setitem(a, index, values):
     return out
 
 
+def _getitem(a, index):
+    """``a[index]``: MLX's ``__getitem__`` (slices, integers, arrays, None, Ellipsis)."""
+    return a[index]
+
+
 # Ops that MLX exposes as methods rather than functions.
 METHODS = {**{f"at.{m}": _at(m) for m in ("add", "subtract", "multiply", "divide", "maximum", "minimum")},
-           "setitem": _setitem}
+           "setitem": _setitem, "getitem": _getitem}
 
 
 class MLXTarget(Target):

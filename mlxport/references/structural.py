@@ -74,6 +74,12 @@ def slice_update(a, update, start_indices, axes):
     return out
 
 
+@reference("getitem")
+def getitem(a, index):
+    """``a[index]``, numpy's indexing: MLX's follows it for slices, integers, arrays and None."""
+    return a[index]
+
+
 @reference("setitem")
 def setitem(a, index, values):
     """``a[index] = values`` on a copy of ``a``: a boolean mask fills its True places in row-major
