@@ -44,7 +44,7 @@ def _setitem(a, index, values):
 
 # Ops that MLX exposes as methods rather than functions.
 METHODS = {**{f"at.{m}": _at(m) for m in ("add", "subtract", "multiply", "divide", "maximum", "minimum")},
-           "setitem": _setitem}
+           "setitem": _setitem, "getitem": lambda a, index: a[index]}
 
 
 class MLXTarget(Target):
