@@ -138,8 +138,8 @@ class Recorder:
 
 
 def signature_id(op: str, names: tuple[str, ...], args: tuple, kwargs: dict, shapes: tuple, dtypes: tuple) -> str:
-    """The catalog's id style: ``op[dtype,shapes,name=value,...]``. A positional array is in the
-    shapes only; a keyword array and an array inside a value (an index) show as their shape.
+    """The catalog's id style: ``op[dtype,shapes,name=value,...]``. A positional array (or list of
+    arrays) is in the shapes only; a keyword array and an array inside a value (an index) show as their shape.
 
     >>> signature_id("fast.rope", ("a", "dims"), (Slot(0), 32), {"offset": 0}, ((1, 4, 12, 32),), ("bfloat16",))
     'fast.rope[bfloat16,(1,4,12,32),dims=32,offset=0]'
@@ -148,9 +148,16 @@ def signature_id(op: str, names: tuple[str, ...], args: tuple, kwargs: dict, sha
     if len(set(dtypes)) > 1:
         parts.append("dtypes=(" + ",".join(dtypes) + ")")
     positional = [(names[i] if i < len(names) else f"arg{i}", v) for i, v in enumerate(args)]
-    parts += [f"{k}={_value(v, shapes)}" for k, v in positional if not isinstance(v, Slot)]
+    parts += [f"{k}={_value(v, shapes)}" for k, v in positional if not _arrays_only(v)]
     parts += [f"{k}={_value(v, shapes)}" for k, v in kwargs.items()]
     return f"{op}[{','.join(parts)}]"
+
+
+def _arrays_only(value: Any) -> bool:
+    """An array, or a list of arrays (``concatenate([a, b])``): the shapes show it already."""
+    if isinstance(value, (tuple, list)):
+        return bool(value) and all(isinstance(v, Slot) for v in value)
+    return isinstance(value, Slot)
 
 
 def _value(value: Any, shapes: tuple) -> str:
