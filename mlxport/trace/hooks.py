@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import re
 from typing import Any, Callable, Iterator
 
@@ -177,7 +178,9 @@ def parameters(fn: Any) -> tuple[str, ...]:
     """The positional parameter names of an MLX function, from nanobind's signature text:
     ``def rope(a: array, dims: int, *, traditional: bool, ...)`` -> ``("a", "dims")``."""
     signature = getattr(fn, "__nb_signature__", None)
-    text = signature[0][0] if signature else ""
+    if not signature:  # a Python function in MLX's place (a shim, a fix being tried)
+        return _python_parameters(fn)
+    text = signature[0][0]
     inside = text[text.find("(") + 1:]
     names = []
     for part in _top_level(inside):
@@ -188,6 +191,15 @@ def parameters(fn: Any) -> tuple[str, ...]:
             continue
         names.append(name)
     return tuple(names)
+
+
+def _python_parameters(fn: Any) -> tuple[str, ...]:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(p.name for p in params if p.kind in positional)
 
 
 def _top_level(text: str) -> list[str]:
