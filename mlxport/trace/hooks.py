@@ -29,7 +29,6 @@ PROPERTIES = {"T": "transpose", "mT": "matrix_transpose", "real": "real", "imag"
 VARARGS = ("reshape", "transpose")  # a.reshape(2, 3) is mx.reshape(a, (2, 3))
 AT = ("add", "subtract", "multiply", "divide", "maximum", "minimum")
 OPERANDS = (bool, int, float, complex)  # besides arrays: ``a == None`` is no computation
-ITEM_NAMES = {"getitem": ("a", "index"), "setitem": ("a", "index", "values")}
 
 
 @contextlib.contextmanager
@@ -47,14 +46,14 @@ def patched(recorder: Recorder, skip: set[str]) -> Iterator[None]:
         replaced.append((owner, name, vars(owner).get(name, _ABSENT) if isinstance(owner, type) else getattr(owner, name)))
         setattr(owner, name, value)
 
-    names = {op: parameters(resolve(mx, op)) for op in public}  # before any is patched
+    originals = {op: resolve(mx, op) for op in public}  # before any is patched
     try:
         for op in sorted(public):
             space, _, name = op.rpartition(".")
             module = getattr(mx, space) if space else mx
-            put(module, name, _function(recorder, op, getattr(module, name), names[op]))
+            put(module, name, _function(recorder, op, originals[op]))
         put(mx, "compile", _compile(recorder, mx.compile))
-        for name, value in _array_hooks(recorder, mx.array, names):
+        for name, value in _array_hooks(recorder, mx.array, originals):
             put(mx.array, name, value)
         yield
     finally:
@@ -68,7 +67,9 @@ def patched(recorder: Recorder, skip: set[str]) -> Iterator[None]:
 _ABSENT = object()
 
 
-def _function(recorder: Recorder, op: str, fn: Callable, names: tuple[str, ...]) -> Callable:
+def _function(recorder: Recorder, op: str, fn: Callable) -> Callable:
+    names = functools.partial(parameters, fn)
+
     @functools.wraps(fn)
     def recorded(*args, **kwargs):
         return recorder.call(op, args, kwargs, lambda: fn(*args, **kwargs), names)
@@ -98,10 +99,10 @@ def _compile(recorder: Recorder, compile_: Callable) -> Callable:
     return compile
 
 
-def _array_hooks(recorder: Recorder, array: type, names: dict[str, tuple]) -> Iterator[tuple[str, Any]]:
-    """(attribute of mx.array, its recording replacement); ``names``: the positional parameters
-    of each recorded public function."""
-    public = names.keys()
+def _array_hooks(recorder: Recorder, array: type, functions: dict[str, Callable]) -> Iterator[tuple[str, Any]]:
+    """(attribute of mx.array, its recording replacement); ``functions``: the recorded public
+    functions by op, whose parameters name a method's arguments."""
+    public = functions.keys()
     for short, op in BINARY.items():
         for prefix, order in (("", 1), ("r", -1), ("i", 1)):
             name = f"__{prefix}{short}__"
@@ -109,15 +110,15 @@ def _array_hooks(recorder: Recorder, array: type, names: dict[str, tuple]) -> It
                 yield name, _operator(recorder, op, getattr(array, name), order)
     for name, op in UNARY.items():
         if op in public:
-            yield name, _method(recorder, op, getattr(array, name), ())
+            yield name, _method(recorder, op, getattr(array, name), _no_names)
     for name, op in PROPERTIES.items():
         if name in vars(array) and op in public:
             yield name, _property(recorder, op, vars(array)[name])
     for name in dir(array):
         if not name.startswith("_") and name in public and not isinstance(vars(array).get(name), property):
-            yield name, _method(recorder, name, getattr(array, name), names[name])
-    yield "__getitem__", _method(recorder, "getitem", array.__getitem__, ITEM_NAMES["getitem"])
-    yield "__setitem__", _method(recorder, "setitem", array.__setitem__, ITEM_NAMES["setitem"], mutates=True)
+            yield name, _method(recorder, name, getattr(array, name), functools.partial(parameters, functions[name]))
+    yield "__getitem__", _method(recorder, "getitem", array.__getitem__, lambda: ("a", "index"))
+    yield "__setitem__", _method(recorder, "setitem", array.__setitem__, lambda: ("a", "index", "values"), True)
     yield "at", _at_property(recorder, vars(array)["at"])
 
 
@@ -128,12 +129,12 @@ def _operator(recorder: Recorder, op: str, method: Callable, order: int) -> Call
     def recorded(self, other):
         if not isinstance(other, (array, *OPERANDS)):
             return method(self, other)
-        return recorder.call(op, (self, other)[::order], {}, lambda: method(self, other), ("a", "b"))
+        return recorder.call(op, (self, other)[::order], {}, lambda: method(self, other), _binary_names)
 
     return functools.wraps(method)(recorded)
 
 
-def _method(recorder: Recorder, op: str, method: Callable, names: tuple[str, ...], mutates: bool = False) -> Callable:
+def _method(recorder: Recorder, op: str, method: Callable, names: Callable, mutates: bool = False) -> Callable:
     """``a.op(*args)`` as ``op(a, *args)``; ``a.reshape(2, 3)`` as ``reshape(a, (2, 3))``."""
     varargs = op in VARARGS
 
@@ -145,7 +146,7 @@ def _method(recorder: Recorder, op: str, method: Callable, names: tuple[str, ...
 
 
 def _property(recorder: Recorder, op: str, prop: property) -> property:
-    return property(lambda self: recorder.call(op, (self,), {}, lambda: prop.fget(self)), doc=prop.__doc__)
+    return property(lambda self: recorder.call(op, (self,), {}, lambda: prop.fget(self), _no_names), doc=prop.__doc__)
 
 
 def _at_property(recorder: Recorder, prop: property) -> property:
@@ -165,7 +166,7 @@ def _at_property(recorder: Recorder, prop: property) -> property:
     def scatter(name: str) -> Callable:
         def method(self, values):
             run = lambda: getattr(prop.fget(self.a)[self.indices], name)(values)  # noqa: E731
-            return recorder.call(f"at.{name}", (self.a, self.indices, values), {}, run, ("a", "indices", "values"))
+            return recorder.call(f"at.{name}", (self.a, self.indices, values), {}, run, _at_names)
 
         return method
 
@@ -174,6 +175,19 @@ def _at_property(recorder: Recorder, prop: property) -> property:
     return property(At, doc=prop.__doc__)
 
 
+def _no_names() -> tuple[str, ...]:
+    return ()
+
+
+def _binary_names() -> tuple[str, ...]:
+    return ("a", "b")
+
+
+def _at_names() -> tuple[str, ...]:
+    return ("a", "indices", "values")
+
+
+@functools.lru_cache(maxsize=None)
 def parameters(fn: Any) -> tuple[str, ...]:
     """The positional parameter names of an MLX function, from nanobind's signature text:
     ``def rope(a: array, dims: int, *, traditional: bool, ...)`` -> ``("a", "dims")``."""

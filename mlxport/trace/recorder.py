@@ -39,10 +39,11 @@ class Recorder:
         self.depth = 0
         self.compiling = 0
 
-    def call(self, op: str, args: tuple, kwargs: dict, run: Callable[[], Any], names: tuple[str, ...] = (),
+    def call(self, op: str, args: tuple, kwargs: dict, run: Callable[[], Any], names: Callable[[], tuple],
              mutates: bool = False) -> Any:
         """``run()`` recorded as the call ``op(*args, **kwargs)``; ``mutates``: its result is
-        ``args[0]`` afterwards (``a[i] = v``). ``names``: the op's positional parameters."""
+        ``args[0]`` afterwards (``a[i] = v``). ``names()``: the op's positional parameters, asked
+        for a new signature only."""
         if self.depth:
             return run()
         self.depth += 1
@@ -76,13 +77,13 @@ class Recorder:
             return kind, repr(value)
         return kind, value  # the type too: 1, 1.0 and True are equal keys to a dict
 
-    def _new(self, op: str, args: tuple, kwargs: dict, names: tuple[str, ...]) -> Signature:
+    def _new(self, op: str, args: tuple, kwargs: dict, names: Callable[[], tuple]) -> Signature:
         arrays: list = []
         template = self._template(args, arrays)
         keywords = {k: self._template(v, arrays) for k, v in kwargs.items() if k != "stream"}
         shapes = tuple(tuple(a.shape) for a in arrays)
         dtypes = tuple(self._dtype_name(a.dtype) for a in arrays)
-        signature = Signature(op=op, id=self._unique(signature_id(op, names, template, keywords, shapes, dtypes)),
+        signature = Signature(op=op, id=self._unique(signature_id(op, names(), template, keywords, shapes, dtypes)),
                               args=template, kwargs=keywords, shapes=shapes, dtypes=dtypes)
         if self.compiling:
             signature.compiled = True
