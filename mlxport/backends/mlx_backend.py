@@ -120,8 +120,8 @@ class MLXTarget(Target):
     def to_numpy(self, x: Any) -> np.ndarray:
         import mlx.core as mx
 
-        if x.dtype == mx.bfloat16:
-            return np.array(x.astype(mx.float32)).astype(dt.np_dtype("bfloat16"))
+        if x.dtype == mx.bfloat16:  # its bits: exact, and 30x faster than through float32
+            return np.array(x.view(mx.uint16)).view(dt.np_dtype("bfloat16"))
         return np.array(x)
 
     def param(self, key: str, value: Any) -> Any:

@@ -172,6 +172,7 @@ def ops(torch) -> dict[str, Callable]:
         "at.divide": _scatter("prod", torch.reciprocal),  # MLX multiplies by 1 / values
         "at.maximum": _scatter("amax"), "at.minimum": _scatter("amin"),
         "slice_update": _slice_update, "setitem": _setitem(torch),
+        "getitem": lambda a, index: a[_index(torch, index)],
         "linalg.svd": lambda a, compute_uv=True: torch.linalg.svd(a) if compute_uv else torch.linalg.svdvals(a),
         "linalg.cholesky_inv": lambda a, upper=False: torch.cholesky_inverse(a, upper=upper),
         "linalg.tri_inv": lambda a, upper=False: torch.linalg.solve_triangular(
@@ -279,13 +280,23 @@ def _setitem(torch):
     def setitem(a, index, values):
         """``a[index] = values`` on a copy; values with one row per place of a boolean mask fill its
         True places with their first rows, as MLX's MaskedScatter (and torch's masked_scatter)."""
-        out = a.clone()
-        if index.dtype == torch.bool and values.ndim == a.ndim - index.ndim + 1 and len(values) == index.numel():
+        out, values = a.clone(), torch.as_tensor(values)
+        if getattr(index, "dtype", None) == torch.bool and values.ndim == a.ndim - index.ndim + 1 \
+                and len(values) == index.numel():
             values = values[: int(index.sum())]
-        out[index] = values.to(a.dtype)
+        out[_index(torch, index)] = values.to(a.dtype)
         return out
 
     return setitem
+
+
+def _index(torch, index):
+    """An MLX index for torch: its integer arrays (int32, uint32 as MLX allows) as int64."""
+    if isinstance(index, tuple):
+        return tuple(_index(torch, i) for i in index)
+    if isinstance(index, torch.Tensor) and index.dtype not in (torch.bool, torch.int64):
+        return index.long()
+    return index
 
 
 def _pad(torch):

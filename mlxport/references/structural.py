@@ -74,22 +74,23 @@ def slice_update(a, update, start_indices, axes):
     return out
 
 
-@reference("getitem")
-def getitem(a, index):
-    """``a[index]``, numpy's indexing: MLX's follows it for slices, integers, arrays and None."""
-    return a[index]
-
-
 @reference("setitem")
 def setitem(a, index, values):
     """``a[index] = values`` on a copy of ``a``: a boolean mask fills its True places in row-major
     order. Values with one row per place of the mask (MLX's MaskedScatter, as torch's
     masked_scatter) fill the True places with their first rows, which numpy's assignment refuses."""
     out = a.copy()
-    if index.dtype == np.bool_ and values.ndim == a.ndim - index.ndim + 1 and len(values) == index.size:
+    if getattr(index, "dtype", None) == np.bool_ and values.ndim == a.ndim - index.ndim + 1 and len(values) == index.size:
         values = values[: int(index.sum())]
     out[index] = values
     return out
+
+
+@reference("getitem")
+def getitem(a, index):
+    """``a[index]``: numpy's indexing is MLX's for slices, integers and integer arrays, a
+    negative index counting from the end."""
+    return np.array(a[index])
 
 
 @reference("flatten")

@@ -1,0 +1,62 @@
+"""What recording costs a program: the example models' own time with and without `mlxport trace`'s
+recording, in this process (mlx-lm imported beforehand, each program run once to warm up).
+
+    python benchmarks/trace_overhead.py [--repeats 5]
+
+Prints, per program: calls, distinct signatures, signatures recorded inside mx.compile (on the
+first run, which traces the compiled functions), the median time of a plain run and of a recorded one, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import sys
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PROGRAMS = {
+    "tiny llama (bfloat16)": ["tiny_llama.py"],
+    "tiny qwen3-moe (4-bit)": ["tiny_moe.py"],
+    "tiny gemma-3 (float16)": ["tiny_gemma3.py"],
+    "larger llama (1024 wide, 4 layers, 16 steps)": ["tiny_llama.py", "--large", "--steps", "16"],
+}
+
+
+def timed(run) -> tuple[float, object]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        start = time.perf_counter()
+        result = run()
+        return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    import mlx_lm.models.cache  # noqa: F401  (imported once, outside every timing)
+
+    from mlxport.trace.record import record, run_program
+
+    print(f"{'program':46} {'calls':>6} {'sigs':>5} {'compiled':>8} {'plain s':>8} {'traced s':>9} {'ratio':>6}")
+    for label, argv in PROGRAMS.items():
+        argv = [str(EXAMPLES / argv[0]), *argv[1:]]
+        # Warm (imports, allocator), recorded: the first run also traces the compiled functions.
+        compiled = sum(s.compiled for s in timed(lambda: record(argv))[1].signatures)
+        plain, traced, trace = [], [], None
+        for _ in range(args.repeats):  # interleaved, so drift in the machine's load hits both
+            plain.append(timed(lambda: run_program(argv))[0])
+            seconds, trace = timed(lambda: record(argv))
+            traced.append(seconds)
+        a, b = statistics.median(plain), statistics.median(traced)
+        sigs = trace.signatures
+        print(f"{label:46} {sum(s.calls for s in sigs):6} {len(sigs):5} {compiled:8} "
+              f"{a:8.3f} {b:9.3f} {b / a:6.2f}")
+    print(f"(median of {args.repeats}; python {sys.version.split()[0]})")
+
+
+if __name__ == "__main__":
+    main()
