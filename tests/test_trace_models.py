@@ -85,7 +85,7 @@ FAULTS = {
     # op -> the faulty replacement, installed before the recording, so the program's own
     # outputs of exactly that op are wrong
     "fast.rope": "lambda f: lambda a, dims, **k: f(a, dims, **{**k, 'offset': k['offset'] + 1})",
-    "fast.rms_norm": "lambda f: lambda x, w, eps: f(x, w, eps) * 1.01",
+    "fast.rms_norm": "lambda f: lambda x, w, eps: f(x, w, eps) * 1.05",  # bfloat16 rtol: 1.6e-2
     "softmax": "lambda f: lambda a, axis=-1, **k: f(a, axis=0, **k)",
 }
 

@@ -113,9 +113,11 @@ PROMOTED_KEYWORDS = {"clip": ("a_min", "a_max")}
 FLOAT32_BY_DEFAULT = ("zeros", "ones", "eye", "identity", "tri", "linspace")
 
 
-def key_seed(key) -> int:
+def key_seed(key) -> int | None:
     """A seed for another framework's generator from MLX's random key, its two uint32 words.
     The catalog tests the law that samples follow, never bits, which only MLX's threefry makes."""
+    if key is None:  # MLX's global generator: another framework's own stands in
+        return None
     hi, lo = (int(w) for w in key.reshape(-1).tolist()[:2])
     return hi << 32 | lo
 
@@ -182,11 +184,14 @@ class PortedTarget(Target):
         names = names[:1] + [n for n in (self._weak(names[:1], v) for v in operands) if n] + names[1:]
         if op in INEXACT and names and all(dt.kind(n) in ("bool", "int", "uint") for n in names):
             args = tuple(self.cast(a, "float32") if self.dtype_name(a) else a for a in args)
-        if op in FLOAT32_BY_DEFAULT and kwargs.get("dtype") is None:
+        # a dtype the call names, by keyword or (a traced call: mx.zeros(shape, mx.bfloat16)) by position
+        explicit = kwargs.get("dtype") is not None or any(isinstance(a, type(self.param("dtype", "float32")))
+                                                          for a in args)
+        if op in FLOAT32_BY_DEFAULT and not explicit:
             kwargs["dtype"] = self.param("dtype", "float32")
         out = fn(*args, **dict(self.keyword(k, v) for k, v in kwargs.items()))
         rule = RESULT_DTYPES.get(op)
-        name = rule(names) if rule and kwargs.get("dtype") is None else None  # an explicit dtype decides
+        name = rule(names) if rule and not explicit else None  # an explicit dtype decides
         if name is None:
             return out
         return tuple(self.cast(o, name) for o in out) if isinstance(out, (tuple, list)) else self.cast(out, name)

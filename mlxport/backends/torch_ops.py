@@ -324,6 +324,8 @@ def _put_along_axis(a, indices, values, dim=None):
 
 
 def _expand_dims(a, dim):
-    for d in sorted(dim if isinstance(dim, (list, tuple)) else [dim], key=lambda d: d % (a.ndim + 1)):
+    """numpy's expand_dims: each axis, negative ones too, is a place in the output's axes."""
+    dims = dim if isinstance(dim, (list, tuple)) else [dim]
+    for d in sorted(d % (a.ndim + len(dims)) for d in dims):
         a = a.unsqueeze(d)
     return a

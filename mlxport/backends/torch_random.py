@@ -12,7 +12,7 @@ def samplers(torch) -> dict[str, Callable]:
     catalog tests the law the samples follow, not the bits, which only MLX's threefry makes."""
 
     def generator(key):
-        return torch.Generator(key.device).manual_seed(key_seed(key))
+        return None if key is None else torch.Generator(key.device).manual_seed(key_seed(key))
 
     def normal(shape=(), dtype=torch.float32, loc=0.0, scale=1.0, key=None):
         return torch.randn(shape, dtype=dtype, generator=generator(key)) * scale + loc

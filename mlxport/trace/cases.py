@@ -4,7 +4,7 @@ ordinary ``check.execute`` runs on every target like a catalog case.
 What a traced call takes from the catalog: the catalog's cases of the same op (the op's
 *siblings*) give its golden's reference (an alias's original), its ``out`` where the program's own
 output does not say, its canonical form, the K of its sum (``reduces``, for the call's own
-shapes), its tolerance (from a sibling of the same dtype only), its attempts, and
+shapes), its tolerance (from a sibling of the same dtype only: the call's main dtype, else another of its inputs'), its attempts, and
 every skip and divergence record of the op. A record's ``cases`` glob is matched against the
 call's id, which is written in the catalog's style (``op[dtype,(shapes),key=value,...]``): a
 record that names the op, a dtype or a param value carries over to the program's call; one that
@@ -41,7 +41,10 @@ def trace_cases(trace: Trace, origin: Origin, catalog: Iterable[Case]) -> list[C
 
 def case_of(sig: Signature, siblings: list[Case], origin: Origin) -> Case:
     """The case of one traced call, with what the catalog's cases of its op (``siblings``) say."""
-    same = next((c for c in siblings if c.dtype == sig.dtype), None)
+    # a catalog case's dtype is its main dtype, which need not be the first input's: dequantize's
+    # is that of its scales (bfloat16), its first input the packed uint32 words
+    same = next((c for c in siblings if c.dtype == sig.dtype), None) or next(
+        (c for c in siblings if c.dtype in sig.dtypes), None)
     like = same or (siblings[0] if siblings else None)
     specs = tuple(_spec(shape, dtype, like, i) for i, (shape, dtype) in enumerate(zip(sig.shapes, sig.dtypes)))
     reference = (like.reference if like else None) or sig.op
