@@ -28,21 +28,25 @@ def solve_triangular(a, b, upper=False):
 
 @reference("linalg.tri_inv")
 def tri_inv(a, upper=False):
-    """The inverse of the lower (or upper) triangle of ``a``."""
-    return _substitute(a, np.broadcast_to(np.eye(a.shape[-1]), a.shape), upper)
+    """The inverse of the lower (or upper) triangle of ``a``: triangular itself, so the other
+    triangle is 0 (LAPACK's trtri never writes it), whatever NaN or inf the diagonal holds."""
+    inverse = _substitute(a, np.broadcast_to(np.eye(a.shape[-1]), a.shape), upper)
+    return np.triu(inverse) if upper else np.tril(inverse)
 
 
 def _substitute(a, b, upper):
     """Forward (back, for ``upper``) substitution, row by row, in float64: backward stable like
     LAPACK's trsm, and with a NaN or inf in T it reaches exactly the rows that depend on it (a
-    general solve mixes every row). As BLAS's trsm, a zero x_j contributes nothing (no 0 * inf)."""
+    general solve mixes every row). As BLAS's trsm, a zero x_j contributes nothing (no 0 * inf),
+    and a zero right-hand side stays 0 (no 0 / NaN): the structural zeros of an inverse stay 0."""
     n = a.shape[-1]
     x = np.zeros(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], np.result_type(a, b))
     for i in (range(n - 1, -1, -1) if upper else range(n)):
         done = slice(i + 1, n) if upper else slice(0, i)
         terms = a[..., i, done, None] * x[..., done, :]
         terms = np.where(x[..., done, :] == 0, 0, terms)
-        x[..., i, :] = (b[..., i, :] - terms.sum(axis=-2)) / a[..., i, i, None]
+        rest = b[..., i, :] - terms.sum(axis=-2)
+        x[..., i, :] = np.where(rest == 0, 0, rest / a[..., i, i, None])
     return x
 
 
@@ -171,3 +175,10 @@ def cholesky(a, upper=False):
         low[..., j, j] = np.sqrt(d)
         low[..., j + 1:, j] = (a[..., j + 1:, j] - np.einsum("...ik,...k->...i", low[..., j + 1:, :j], low[..., j, :j])) / low[..., j, j, None]
     return np.swapaxes(low, -1, -2).conj() if upper else low
+
+
+@reference("linalg.slogdet")
+def slogdet(a):
+    """(sign, log|det|); where log|det| is NaN the sign is undefined too, so NaN (numpy says 1)."""
+    sign, logdet = np.linalg.slogdet(a)
+    return np.where(np.isnan(logdet), np.nan, sign), logdet
