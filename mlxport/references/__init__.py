@@ -56,5 +56,5 @@ def resolve(namespace: Any, op: str) -> Callable | None:
 
 def _load() -> None:
     # Imported on first use, so that importing mlxport does no work.
-    from . import (elementwise, linalg, nn, quant, random, recurrent, signal,  # noqa: F401
-                   structural, threefry)
+    from . import (bounds, elementwise, linalg, nn, quant, random, recurrent,  # noqa: F401
+                   signal, structural, threefry)

@@ -221,7 +221,7 @@ def logsumexp(a, axis=None, keepdims=False):
 def softmax(a, axis=None, precise=False):
     """exp(a - max) / sum(exp(a - max)) along ``axis`` (all axes when None)."""
     a, axis = _inexact(a), _axis(axis)
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))  # initial: an empty axis
     return e / np.sum(e, axis=axis, keepdims=True)
 
 

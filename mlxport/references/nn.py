@@ -135,7 +135,7 @@ def conv_general(input, weight, stride=1, padding=0, kernel_dilation=1, input_di
                *(slice(None, None, d) for d in kdil))]
     k_axes = "".join(chr(ord("p") + i) for i in range(nd))
     out = np.einsum(f"n...gc{k_axes},go{k_axes}c->n...go", win, w, optimize=True)
-    return out.reshape(*out.shape[:-2], -1)
+    return out.reshape(*out.shape[:-2], out.shape[-2] * out.shape[-1])  # not -1: N may be 0
 
 
 @reference("conv1d", "conv2d", "conv3d")
@@ -159,7 +159,7 @@ def conv_transpose(input, weight, stride=1, padding=0, dilation=1, output_paddin
 
 
 def _batch_flat(x: np.ndarray) -> np.ndarray:
-    return x.reshape(-1, *x.shape[-2:])
+    return x.reshape(int(np.prod(x.shape[:-2])), *x.shape[-2:])  # not -1: a dim may be 0
 
 
 @reference("gather_mm")

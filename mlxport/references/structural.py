@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference
+from . import bounds, reference
 
 
 @reference("topk")
@@ -68,7 +68,10 @@ reference("at.minimum")(_scatter(np.minimum))
 
 @reference("slice_update")
 def slice_update(a, update, start_indices, axes):
-    """``a`` with ``update`` written at ``start_indices`` along ``axes`` (in-bounds starts only)."""
+    """``a`` with ``update`` written at ``start_indices`` along ``axes``; a start that puts the
+    box outside is undefined in MLX (references/bounds.py): any values of ``a``'s shape."""
+    if bounds.start_outside(a.shape, start_indices, axes, [update.shape[axis] for axis in axes]):
+        return bounds.unconstrained(a.shape, "a start outside: undefined in MLX")
     out = a.copy()
     out[_window(a.ndim, start_indices, axes, [update.shape[axis] for axis in axes])] = update
     return out
@@ -188,6 +191,8 @@ def slice_(a, start_indices, axes, slice_size):
     ``start_indices`` (an array) on ``axes`` and at 0 on the others."""
     starts = np.zeros(a.ndim, dtype=np.int64)
     starts[list(axes)] = np.ravel(start_indices)
+    if bounds.start_outside(a.shape, starts, range(a.ndim), slice_size):  # undefined in MLX
+        return bounds.unconstrained(tuple(slice_size), "a start outside: undefined in MLX")
     return a[_window(a.ndim, starts, range(a.ndim), slice_size)]
 
 
