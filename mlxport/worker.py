@@ -18,6 +18,7 @@ import dataclasses
 import importlib
 import os
 import signal
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def serve_cells(conn, start: Start, run) -> None:
         conn.send((REFUSED, f"its fork server had loaded the GPU driver {driver}"))
         return
     os.environ.update(dict(start.env))  # before any framework computes: some read it once
+    # numpy's and the frameworks' warnings about a cell's inputs ("Mean of empty slice") are not
+    # its result, and would break into the matrix the parent prints
+    warnings.simplefilter("ignore")
     for module in start.preload:  # now, so that the first cell's time is its own
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
