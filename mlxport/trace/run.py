@@ -52,7 +52,7 @@ def summary_lines(trace: Trace, cases: list[Case], cells: list[CellResult]) -> l
              f"{sum(c.calls or 0 for c in cases)} calls, {len(cases)} distinct"]
     generated = Counter(c.generated for c in cases if c.generated)
     if generated:
-        lines.append(f"inputs generated for {sum(generated.values())} calls: "
+        lines.append(f"inputs generated for {sum(generated.values())} of the distinct calls: "
                      + ", ".join(f"{n} {why}" for why, n in generated.items()))
     missing = no_reference(cases)
     if missing:
