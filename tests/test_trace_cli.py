@@ -41,14 +41,31 @@ def test_replay_prints_the_calls_matrix_and_gates_it(tmp_path):
     assert doc["trace"]["calls"] == 16 and {r["recorded"] for r in doc["results"]} == {"pass", "mismatch", None}
 
 
-def test_a_failing_program_is_checked_then_exit_2(tmp_path):
+PROGRAM = """import sys
+import mlx.core as mx
+x = mx.arange(12, dtype=mx.float32).reshape(3, 4) / 7
+h = (x.astype(mx.bfloat16) @ x.T.astype(mx.bfloat16))[1:, ::2]
+print(mx.exp(mx.ones((2,))).tolist(), sys.argv[1:], mx.argmin(x, axis=1).tolist(), h.shape)
+raise ValueError('out of tokens')
+"""
+
+
+def test_a_failing_program_is_checked_then_exit_2_and_its_saved_trace_replays_alike(tmp_path):
     pytest.importorskip("mlxport.trace.record")
-    program = tmp_path / "prog.py"
-    program.write_text("import sys\nimport mlx.core as mx\nprint(mx.exp(mx.ones((2,))).tolist(), sys.argv[1:])\n"
-                       "raise ValueError('out of tokens')\n")
-    proc = run_cli("trace", "--target", "mlx:cpu", str(program), "--json", "x")
+    from mlxport.cli import main
+
+    program, saved, traced, replayed = (tmp_path / n for n in ("prog.py", "p.trace", "t.json", "r.json"))
+    program.write_text(PROGRAM)
+    proc = run_cli("trace", "--target", "mlx:cpu", "--save", str(saved), "--json", str(traced), str(program), "--json", "x")
     assert proc.returncode == 2 and "[2.7182817459106445, 2.7182817459106445] ['--json', 'x']" in proc.stdout
     # the program's traceback, as Python prints it, then mlxport's one line
     program_said, _, last = proc.stderr.strip().rpartition("\n")
     assert "Traceback" in program_said and "ValueError: out of tokens" in last and "checked above" in last
     assert "summary" in proc.stdout
+    # record, --save, then replay: the same statuses (replay is the other machine's step)
+    assert main(["replay", str(saved), "--target", "mlx:cpu", "--json", str(replayed)]) == 2  # it failed there too
+    statuses = [{r["case"]: (r["status"], r["calls"], r["recorded"]) for r in read_json(p)["results"]}
+                for p in (traced, replayed)]
+    assert statuses[0] == statuses[1] and len(statuses[0]) >= 8
+    # argmin's uint32 is what the program got: a call's expected dtypes are its recorded outputs'
+    assert {s for s, _, _ in statuses[0].values()} == {"pass"} and any("argmin" in c for c in statuses[0])
