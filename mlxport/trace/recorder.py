@@ -148,14 +148,18 @@ class Recorder:
             signature.output = output and [self._numpy(a, bits) for a in output]
 
     def _numpy(self, a: Any, bits: dict) -> np.ndarray:
-        """An evaluated array in numpy; numpy's arrays were copied when kept."""
+        """An evaluated array in numpy, read-only, on MLX's own buffer: no copy (an evaluated MLX
+        array never changes, and the numpy array keeps it alive); numpy's were copied when kept."""
         if isinstance(a, np.ndarray):
             return a
-        if a.dtype != self.mx_bfloat16:
-            return np.array(a)
         if id(a) in bits:
-            return np.array(bits[id(a)]).view(self.bfloat16)
-        return np.frombuffer(memoryview(a).cast("B"), self.bfloat16).reshape(a.shape).copy()
+            view = np.asarray(bits[id(a)]).view(self.bfloat16)
+        elif a.dtype == self.mx_bfloat16:
+            view = np.frombuffer(memoryview(a).cast("B"), self.bfloat16).reshape(a.shape)
+        else:
+            view = np.asarray(a)
+        view.flags.writeable = False
+        return view
 
     def _template(self, value: Any, arrays: list) -> Any:
         """``value`` with each array replaced by a Slot (appended to ``arrays``), dtypes by DType."""
