@@ -25,9 +25,9 @@ SCALARS = frozenset({int, float, bool, str, type(None), type(Ellipsis)})
 class Recorder:
     """Counts the calls it is handed and keeps the first of each signature, with its arrays.
 
-    ``depth`` is above zero while a recorded call runs, so the calls it makes itself (and the
-    conversions of its arrays) pass through unrecorded: each call is recorded once, at the
-    outermost level. ``compiling`` is above zero while ``mx.compile`` traces a function."""
+    ``depth`` is above zero while a recorded call runs, so the calls it makes itself pass through
+    unrecorded: each call is recorded once, at the outermost level. ``compiling`` is above zero
+    while ``mx.compile`` traces a function. :meth:`finish` turns the kept arrays into numpy."""
 
     def __init__(self) -> None:
         import mlx.core as mx
