@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -79,35 +78,35 @@ def test_every_call_of_the_models_has_a_reference(traces, name):
         assert {"quantized_matmul", "gather_qmm", "argpartition"} <= ops
 
 
-# --- fault injection: needs the checking side (mlxport trace on the command line) -------------
+# --- fault injection: the recording, then the check, in this process ------------------------
 
 FAULTS = {
     # op -> the faulty replacement, installed before the recording, so the program's own
     # outputs of exactly that op are wrong
-    "fast.rope": "lambda f: lambda a, dims, **k: f(a, dims, **{**k, 'offset': k['offset'] + 1})",
-    "fast.rms_norm": "lambda f: lambda x, w, eps: f(x, w, eps) * 1.05",  # bfloat16 rtol: 1.6e-2
-    "softmax": "lambda f: lambda a, axis=-1, **k: f(a, axis=0, **k)",
+    "fast.rope": lambda f: lambda a, dims, **k: f(a, dims, **{**k, "offset": k["offset"] + 1}),
+    "fast.rms_norm": lambda f: lambda x, w, eps: f(x, w, eps) * 1.05,  # bfloat16 rtol: 1.6e-2
+    "softmax": lambda f: lambda a, axis=-1, **k: f(a, axis=0, **k),
 }
 
 
-def _has_trace_command() -> bool:
-    from mlxport import cli
-
-    return any((c.name or c.callback.__name__) == "trace" for c in cli.app.registered_commands)
-
-
-@pytest.mark.skipif(not _has_trace_command(), reason="needs `mlxport trace` (the checking side, branch trace-core)")
 @pytest.mark.parametrize("op", sorted(FAULTS))
-def test_a_fault_injected_into_one_op_is_flagged_on_that_op_only(op, tmp_path):
+def test_a_fault_injected_into_one_op_is_flagged_on_that_op_only(tiny_models, op, tmp_path):
+    from mlxport.check import RunOptions, Selection
+    from mlxport.model import Origin
+    from mlxport.trace.run import check_trace
+
     model = "moe" if op == "softmax" else "llama"
-    owner, _, name = ("mx." + op).rpartition(".")
-    inject = (f"import sys, mlx.core as mx; {owner}.{name} = ({FAULTS[op]})({owner}.{name}); "
-              f"from mlxport.cli import entry; sys.argv = ['mlxport'] + sys.argv[1:]; entry()")
+    space, _, name = op.rpartition(".")
+    owner = getattr(mx, space) if space else mx
+    original = getattr(owner, name)
+    setattr(owner, name, FAULTS[op](original))
+    try:
+        trace = record([str(EXAMPLES / f"tiny_{model}.py"), "--steps", "2"])
+    finally:
+        setattr(owner, name, original)
+    assert trace.exit is None
     out = tmp_path / "results.json"
-    run = subprocess.run([sys.executable, "-c", inject, "trace", "--target", "mlx:cpu", "--json", str(out),
-                          str(EXAMPLES / f"tiny_{model}.py"), "--steps", "2"],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode in (0, 1), run.stderr
+    check_trace(trace, Origin("trace", program=tuple(trace.program)), Selection(("mlx:cpu",)), RunOptions(results=out))
     results = json.loads(out.read_text())["results"]
     flagged = {r["op"] for r in results if r["recorded"] not in (None, "pass", "skip")}
     assert flagged == {op}

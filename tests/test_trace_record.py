@@ -173,3 +173,11 @@ def test_a_damaged_or_foreign_trace_is_one_line(tmp_path, damage):
     with pytest.raises(InputError) as caught:
         tracefile.load(path)
     assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)
+
+
+def test_a_kept_array_is_the_value_of_its_call_not_of_the_later_program(tmp_path):
+    # The arrays are copied after the program: its later a[i] = v and a += b rebind its own handle.
+    text = "import mlx.core as mx\nx = mx.zeros((3,))\ny = mx.exp(x)\nx[0] = 5.0\nx += 1\ny += 1\n"
+    exp = _by_id(record([str(_program(tmp_path, text))]))["exp[float32,(3,)]"]
+    np.testing.assert_array_equal(exp.inputs[0], [0, 0, 0])
+    np.testing.assert_array_equal(exp.output[0], [1, 1, 1])

@@ -70,11 +70,10 @@ _ABSENT = object()
 def _function(recorder: Recorder, op: str, fn: Callable) -> Callable:
     names = functools.partial(parameters, fn)
 
-    @functools.wraps(fn)
     def recorded(*args, **kwargs):
         return recorder.call(op, args, kwargs, lambda: fn(*args, **kwargs), names)
 
-    return recorded
+    return _like(fn, recorded)
 
 
 def _compile(recorder: Recorder, compile_: Callable) -> Callable:
@@ -131,7 +130,7 @@ def _operator(recorder: Recorder, op: str, method: Callable, order: int) -> Call
             return method(self, other)
         return recorder.call(op, (self, other)[::order], {}, lambda: method(self, other), _binary_names)
 
-    return functools.wraps(method)(recorded)
+    return _like(method, recorded)
 
 
 def _method(recorder: Recorder, op: str, method: Callable, names: Callable, mutates: bool = False) -> Callable:
@@ -142,7 +141,7 @@ def _method(recorder: Recorder, op: str, method: Callable, names: Callable, muta
         shown = (tuple(args),) if varargs and args and not isinstance(args[0], (tuple, list)) else args
         return recorder.call(op, (self, *shown), kwargs, lambda: method(self, *args, **kwargs), names, mutates)
 
-    return functools.wraps(method)(recorded)
+    return _like(method, recorded)
 
 
 def _property(recorder: Recorder, op: str, prop: property) -> property:
@@ -173,6 +172,17 @@ def _at_property(recorder: Recorder, prop: property) -> property:
     for name in AT:
         setattr(Scatter, name, scatter(name))
     return property(At, doc=prop.__doc__)
+
+
+def _like(original: Callable, wrapper: Callable) -> Callable:
+    """``wrapper`` named as ``original``: functools.wraps, less what makes it cost most of the
+    patching (nanobind computes each function's ``__qualname__`` on asking)."""
+    name = getattr(original, "__name__", None)
+    if name is not None:
+        wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__module__, wrapper.__doc__ = getattr(original, "__module__", None), original.__doc__
+    wrapper.__wrapped__ = original
+    return wrapper
 
 
 def _no_names() -> tuple[str, ...]:

@@ -30,6 +30,7 @@ def record(argv: list[str]) -> Trace:
     trace = Trace(program=list(argv), mlx_version=mx.__version__, device=device_name())
     with patched(recorder, set(not_applicable([builtin_cases()]))):
         trace.exit = run_program(argv)
+    recorder.finish()
     trace.signatures = list(recorder.signatures.values())
     return trace
 
