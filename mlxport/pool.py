@@ -2,7 +2,11 @@
 costs one cell.
 
 A worker is reused across cells. A CPU target shares ``jobs`` workers; a GPU target (any other
-device) gets one worker of its own, so two cells never compete for one device. A worker that dies
+device) gets one worker of its own, so two cells never compete for one device. A cell of a case
+with ``attempts`` runs alone in a new process: on a GPU instead of the device's worker, on the
+CPU beside the ``jobs`` workers (at most ``jobs`` such processes at once; not in ``bench``,
+whose timings a second process would change), so that the time it may hang overlaps the other
+cells instead of stopping them. A worker that dies
 makes its cell ``crash``; one that runs past its cell's limit (``limits.py``) is killed and its
 cell is ``timeout``; one whose device stopped computing after a cell (its canary failed) reports
 that cell as ``crash`` and leaves. Either way the worker is replaced, the cells sent to it ahead
@@ -39,6 +43,9 @@ def lane(target: Target) -> str:
     return "cpu" if target.device == "cpu" else target.name
 
 
+ALONE = "cpu alone"  # the CPU's second lane: the processes of the cells of cases with attempts
+
+
 # Cells sent ahead to a worker: the next one waits in its pipe while it runs the first, so the
 # round trip to the parent does not idle it. Only the first can be the one that crashed or hung.
 DEPTH = 2
@@ -73,6 +80,7 @@ class Pool:
     serve_args: tuple = ()  # worker.main's: (the --save-failures folder,)
     env: dict = field(default_factory=lambda: dict(CORRECTNESS_ENV))  # set in every worker
     limits: Limits | None = None  # the cells' limits, learnt as they finish; from ``timeout`` by default
+    beside: bool = True  # on the CPU, cells of cases with attempts run beside the workers, in lane ALONE
     tries: dict = field(default_factory=dict)  # cell index -> attempts made, for cases with ``attempts``
     ahead: dict = field(default_factory=dict)  # target name -> a spawned worker started ahead of its cell
 
@@ -82,7 +90,7 @@ class Pool:
     def run(self, cells: Sequence[Cell]) -> Iterator[tuple[int, CellResult]]:
         pending: dict[str, deque] = {}
         for index, cell in enumerate(cells):
-            pending.setdefault(lane(cell[1]), deque()).append((index, cell))
+            pending.setdefault(self._queue(*cell), deque()).append((index, cell))
         try:
             while any(pending.values()) or any(w.cells for w in self.workers):
                 self._assign(pending)
@@ -110,9 +118,16 @@ class Pool:
                 if len(worker.cells) == 1 and worker.ready:
                     self._arm(worker)
 
+    def _queue(self, case: Case, target: Target) -> str:
+        """The lane a cell waits for: its target's, or on the CPU (with ``beside``) ``ALONE`` for a
+        case with attempts. A GPU has one lane: a second process on it would change what it measures."""
+        name = lane(target)
+        return ALONE if self.beside and name == "cpu" and _attempts(case, target) else name
+
     def _free(self, name: str, index: int, cell: Cell) -> _Worker | None:
         """A worker of lane ``name`` that can take ``cell`` now: for a case with ``attempts``,
-        a new process of its own, made room for by retiring an idle worker."""
+        a new process of its own, made room for by retiring an idle worker of the lane (on the CPU,
+        with ``beside``, such cells have a lane of their own, ``ALONE``, where none is ever idle)."""
         mine = [w for w in self.workers if w.lane == name]
         if _attempts(*cell):
             idle = next((w for w in mine if not w.cells), None)
@@ -128,8 +143,8 @@ class Pool:
         return min(usable, key=lambda w: len(w.cells), default=None)
 
     def _room(self, name: str) -> int:
-        """How many workers lane ``name`` may have: ``jobs`` for the CPU, one per device."""
-        return self.jobs if name == "cpu" else 1
+        """How many workers lane ``name`` may have: ``jobs`` for each of the CPU's, one per device."""
+        return self.jobs if name in ("cpu", ALONE) else 1
 
     def _start(self, name: str, alone: Target | None = None, spawn: bool = False) -> _Worker:
         """A new worker for lane ``name``, forked where it can be, else (or with ``spawn``)

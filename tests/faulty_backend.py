@@ -72,6 +72,11 @@ def targets():
     return [_with_spec(FaultyTarget("cpu"), "targets")]
 
 
+def gpu_targets():
+    """The faulty target on a device other than the CPU: a lane of its own, one process at a time."""
+    return [_with_spec(FaultyTarget("gpu"), "gpu_targets")]
+
+
 def slow_targets():
     """The faulty target, whose set-up in a worker takes 3 s: a framework's import on a loaded machine."""
     time.sleep(3)

@@ -134,6 +134,25 @@ def test_attempts_run_a_cell_in_new_processes_until_one_fails(case_dir, tmp_path
         assert result.message.endswith("(in attempt 3 of 5, each in a new process)")
 
 
+@pytest.mark.parametrize("factory,order,regular", [
+    ("targets", ["exp", "log", "tan"], 1), ("gpu_targets", ["exp", "tan", "log"], 2)])
+def test_a_cell_with_attempts_runs_beside_the_cpu_worker_and_instead_of_a_gpu_one(case_dir, factory, order, regular):
+    cases = load_file(case_dir("f.yaml", """
+        category: test
+        ops:
+          - {op: exp, dtypes: [float32], shapes: ["(3,)"]}
+          - {op: tan, dtypes: [float32], shapes: ["(3,)"], timeout: 2, attempts: {"faulty:*": 1}}
+          - {op: log, dtypes: [float32], shapes: ["(3,)"]}
+        """) / "f.yaml")  # tan hangs
+    targets = getattr(faulty_backend, factory)()
+    pool, done, pids = Pool(targets, 1, 60.0), [], set()
+    for _, result in pool.run([(case, targets[0]) for case in cases]):
+        done.append(result.op)
+        pids |= {w.process.pid for w in pool.workers if not w.alone}
+    # On the CPU, log runs while tan hangs, in the worker that ran exp; a GPU runs one process at a time.
+    assert done == order and len(pids) == regular
+
+
 def test_limits_learn_from_the_cells_that_finish(case_dir):
     [case] = load_file(case_dir("f.yaml", "category: t\nops:\n  - {op: exp, dtypes: [float32], shapes: ['(3,)']}\n")
                        / "f.yaml")

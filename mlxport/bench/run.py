@@ -112,8 +112,9 @@ def trusted(target: str, probe: Probe) -> float:
 
 
 def _one_process(target, cases: Sequence[Case], options: BenchOptions):
-    """Every case on ``target`` in one fresh worker process (a new one only after a crash)."""
-    pool = Pool([target], 1, options.timeout, serve=serve, serve_args=(options.budget.to_json(),))
+    """Every case on ``target`` in one fresh worker process (a new one only after a crash), with
+    no other process of the pool beside it: a cell with attempts waits, as it changes the timings."""
+    pool = Pool([target], 1, options.timeout, serve=serve, serve_args=(options.budget.to_json(),), beside=False)
     for index, result in pool.run([(case, target) for case in cases]):
         yield result if isinstance(result, Timing) else _lost(result)
 
