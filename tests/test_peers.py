@@ -128,3 +128,16 @@ def test_bfloat16_keeps_its_bits_through_torch():
     target = TorchTarget("cpu")
     back = target.to_numpy(target.asarray(array))
     assert back.dtype == array.dtype and np.array_equal(back.view(np.uint16), bits)
+
+
+def test_torch_takes_calls_as_programs_make_them():
+    """Calls that mlxport trace records from real programs, not only the catalog's keyword form:
+    a dtype passed by position, a sampler with no key (MLX's global generator)."""
+    torch = pytest.importorskip("torch")
+    from mlxport.backends.torch_backend import TorchTarget
+
+    target = TorchTarget("cpu")
+    zeros = target.function("zeros")((2, 3), target.param("dtype", "bfloat16"))
+    assert zeros.dtype == torch.bfloat16 and tuple(zeros.shape) == (2, 3)
+    sample = target.function("random.uniform")(low=-1.0, high=1.0, shape=(64,))
+    assert tuple(sample.shape) == (64,) and bool(((sample >= -1) & (sample < 1)).all())
