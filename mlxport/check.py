@@ -174,11 +174,12 @@ def execute_selection(selection: Selection, options: RunOptions, on_result=lambd
 
 def execute(cases: list[Case], targets: list[Target], infos: list[TargetInfo], options: RunOptions,
             on_result=lambda result: None, header: dict | None = None, unreached: list[Path] | None = None,
-            resumable: bool = True) -> Run:
+            resumable: bool = True, fields: dict | None = None) -> Run:
     """Run (or, with ``options.resume``, finish) every cell of ``cases`` x ``targets`` in worker
     processes, journalling each as it finishes; ``header`` is the journal's (what a resume needs).
     With ``unreached`` (case folders), MLX's primitives that no cell reached go in the document;
-    ``resumable``: whether ``mlxport check --resume`` can finish it (a check, not a trace)."""
+    ``resumable``: whether ``mlxport check --resume`` can finish it (a check, not a trace);
+    ``fields``: more fields of the results document (a trace's manifest)."""
     env = prepare_environment()
     path = options.resume or options.results or journal.scratch("run")  # scratch: this run's alone
     done: dict[tuple[str, str], CellResult] = {}
@@ -204,7 +205,7 @@ def execute(cases: list[Case], targets: list[Target], infos: list[TargetInfo], o
     ordered, stale = apply_xfails([done[(c.id, t.name)] for c, t in cells], list(options.xfails))
     ordered = attribute(ordered)  # a failing cell names the primitives of its graph, and a likely culprit
     written = path if (options.results or options.resume) else None
-    doc = results.document(ordered, infos, env)
+    doc = {**results.document(ordered, infos, env), **(fields or {})}
     if unreached is not None and any(c.primitives for c in ordered):  # which primitives of the build no cell reached
         doc["unreached_primitives"] = primitives.unreached_by_target(ordered, unreached)
     if written:

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from collections import Counter
 
-from .. import results
 from ..check import Run, RunOptions, Selection, execute, op_matches, select_cases, select_targets
 from ..model import Case, CellResult, InputError, Origin, Status
 from .calls import Trace
@@ -22,11 +20,8 @@ def check_trace(trace: Trace, origin: Origin, selection: Selection, options: Run
     ``selection``; the results document also carries the trace's manifest (``"trace"``)."""
     cases = choose(trace_cases(trace, origin, select_cases(Selection())), selection.ops)
     targets, infos = select_targets(selection)
-    run = execute(cases, targets, infos, options, on_result, {"trace": manifest(trace)}, resumable=False)
-    doc = {**run.doc, "trace": manifest(trace)}
-    if run.written:
-        results.write(run.written, doc)
-    return dataclasses.replace(run, doc=doc), cases
+    fields = {"trace": manifest(trace)}
+    return execute(cases, targets, infos, options, on_result, fields, resumable=False, fields=fields), cases
 
 
 def choose(cases: list[Case], ops: tuple[str, ...]) -> list[Case]:
