@@ -25,6 +25,11 @@ def targets() -> list[Target]:
     return [MLXTarget("cpu"), MLXTarget("gpu")]
 
 
+def attribute(dtype: str) -> str:
+    """The attribute of ``mlx.core`` that is the dtype of this name: ``bool`` is ``mx.bool_``."""
+    return "bool_" if dtype == "bool" else dtype
+
+
 def _at(method: str) -> Callable:
     """Scatter through MLX's public ``a.at[indices].<method>(values)``."""
 
@@ -129,7 +134,7 @@ class MLXTarget(Target):
 
         if key != "dtype" or value is None:
             return value
-        return getattr(mx, "bool_" if value == "bool" else value)
+        return getattr(mx, attribute(value))
 
     def sync(self, outputs) -> None:
         import mlx.core as mx
@@ -165,7 +170,7 @@ class MLXTarget(Target):
         dtypes = {s.dtype for s in case.inputs} | set(case.out) | {case.params.get("dtype")}
         if case.op not in METHODS and resolve(mx, case.op) is None:  # the release's, not this table's
             return f"not in MLX {mx.__version__}"
-        missing = sorted(d for d in dtypes - {None} if not hasattr(mx, "bool_" if d == "bool" else d))
+        missing = sorted(d for d in dtypes - {None} if not hasattr(mx, attribute(d)))
         if missing:
             return f"MLX {mx.__version__} has no {', '.join(missing)}"
         return FLOAT64_ON_GPU if self.device == "gpu" and "float64" in dtypes else None

@@ -33,9 +33,10 @@ class Recorder:
         import mlx.core as mx
 
         from .. import dtypes as dt
+        from ..backends.mlx_backend import attribute
 
         self.array, self.dtype_type = mx.array, mx.Dtype
-        self.dtype_names = {getattr(mx, "bool_" if n == "bool" else n): n for n in dt.NAMES}
+        self.dtype_names = {getattr(mx, attribute(n)): n for n in dt.NAMES}
         self.bfloat16, self.mx_bfloat16 = dt.np_dtype("bfloat16"), mx.bfloat16
         self.signatures: dict[tuple, Signature] = {}
         self.ids: set[str] = set()
